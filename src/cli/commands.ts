@@ -1,0 +1,5 @@
+// The list of commands. Each command lives in its own module under src/cli/ or next to the
+// component it drives; add one import and one entry per command.
+import type { Command } from './command.js';
+
+export const commands: Command[] = [];
