@@ -1,5 +1,6 @@
 // The list of commands. Each command lives in its own module under src/cli/ or next to the
 // component it drives; add one import and one entry per command.
 import type { Command } from './command.js';
+import { labCommand } from '../lab/cli.js';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [labCommand];
