@@ -1,0 +1,431 @@
+// The routes of the REST API. Tenancy rule: a tenant token sees only its own tenant's objects, and another
+// tenant's object answers exactly as an absent one does (same status, same message), so a token cannot
+// learn what other tenants have.
+import { BlockList, isIP } from 'node:net';
+import type { z } from 'zod';
+import { endpointKey } from '../registry/model.js';
+import type { Endpoint, Network, Tenant } from '../registry/model.js';
+import type { Clock, Principal, TokenAuthority } from './auth.js';
+import { ApiError, notFound } from './errors.js';
+import type { ApiMetrics } from './metrics.js';
+import { renderMetrics } from './metrics.js';
+import { diffFlows } from './ovs-format.js';
+import type { FlowsPort, MeshPort, RegistryPort, StatusPort, TracePort } from './ports.js';
+import type { ResponseDef, RouteDef } from './route.js';
+import { route } from './route.js';
+import * as S from './schemas.js';
+import { microflow, parseTrace, resolveTrace } from './trace.js';
+
+export interface Quota {
+  networks: number;
+  endpoints: number;
+}
+
+export interface RouteDeps {
+  registry: RegistryPort;
+  auth: TokenAuthority;
+  status?: StatusPort;
+  flows?: FlowsPort;
+  mesh?: MeshPort;
+  trace?: TracePort;
+  hostId?: string;
+  metrics: ApiMetrics;
+  clock: Clock;
+  defaultQuota: Quota;
+  /** How long a registration waits for the switch to confirm its flows before answering 202. */
+  installTimeoutMs: number;
+  /** Builds the OpenAPI document (set by the server once all routes exist). */
+  openapi: () => unknown;
+}
+
+const json = (description: string, schema?: z.ZodType): ResponseDef => ({ description, ...(schema ? { schema } : {}) });
+
+function canSee(p: Principal | undefined, tenant: string): boolean {
+  return p?.role === 'admin' || p?.tenant === tenant;
+}
+
+function requireAdmin(p: Principal | undefined, what: string): void {
+  if (p?.role !== 'admin') throw new ApiError(403, 'admin_required', `${what} needs the admin token`);
+}
+
+/** Serialises read-check-write sequences per tenant, so quotas hold under concurrent requests. */
+class KeyedMutex {
+  readonly #tails = new Map<string, Promise<void>>();
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = prev.then(() => mine);
+    this.#tails.set(key, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+}
+
+function splitRef(ref: string): [string, string] {
+  const [t, n] = ref.split('/');
+  return [t!, n!];
+}
+
+function ipsOutside(network: Network, ips: string[]): number[] {
+  const list = new BlockList();
+  for (const c of network.cidrs) {
+    const [addr, len] = c.split('/');
+    list.addSubnet(addr!, Number(len), isIP(addr!) === 6 ? 'ipv6' : 'ipv4');
+  }
+  return ips.map((ip, i) => (list.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4') ? -1 : i)).filter((i) => i >= 0);
+}
+
+export function buildRoutes(d: RouteDeps): RouteDef[] {
+  const { registry } = d;
+  const tenantLock = new KeyedMutex();
+
+  async function visibleTenant(p: Principal | undefined, name: string): Promise<Tenant> {
+    const t = canSee(p, name) ? await registry.tenant(name) : undefined;
+    if (!t) throw notFound(`tenant ${name}`);
+    return t;
+  }
+
+  async function visibleNetwork(p: Principal | undefined, tenant: string, name: string): Promise<Network> {
+    const n = canSee(p, tenant) ? await registry.network(tenant, name) : undefined;
+    if (!n) throw notFound(`network ${tenant}/${name}`);
+    return n;
+  }
+
+  async function findEndpoint(p: Principal | undefined, tenant: string, network: string, mac: string): Promise<Endpoint> {
+    const e = canSee(p, tenant) ? (await registry.endpoints({ network: `${tenant}/${network}` })).find((x) => x.mac === mac) : undefined;
+    if (!e) throw notFound(`endpoint ${tenant}/${network}/${mac}`);
+    return e;
+  }
+
+  async function quotaOf(tenant: string): Promise<Quota> {
+    const t = await registry.tenant(tenant);
+    return { networks: t?.quota?.networks ?? d.defaultQuota.networks, endpoints: t?.quota?.endpoints ?? d.defaultQuota.endpoints };
+  }
+
+  async function announcedTo(): Promise<string[]> {
+    if (!d.mesh) return [];
+    return (await d.mesh.peers()).filter((p) => p.state === 'established').map((p) => p.hostId);
+  }
+
+  /** Registers (creates or replaces) a local endpoint, then waits for its flows to be confirmed. */
+  async function register(p: Principal | undefined, input: { network: string; mac: string; ips: string[]; port: string }, startedAt: number, location: boolean) {
+    const [tenant, netName] = splitRef(input.network);
+    const network = await visibleNetwork(p, tenant, netName);
+    const outside = ipsOutside(network, input.ips);
+    if (outside.length) {
+      const details = outside.map((i) => ({ path: ['ips', i], message: `${input.ips[i]} is not inside the network's prefixes ${network.cidrs.join(', ')}` }));
+      throw new ApiError(400, 'invalid_request', `invalid body: ${details[0]!.message}`, details);
+    }
+    const { endpoint, created } = await tenantLock.run(tenant, async () => {
+      const existing = (await registry.endpoints({ tenant })).some((e) => e.network === input.network && e.mac === input.mac);
+      if (!existing) {
+        const quota = await quotaOf(tenant);
+        const count = (await registry.endpoints({ tenant })).length;
+        if (count >= quota.endpoints) {
+          throw new ApiError(403, 'quota_exceeded', `tenant ${tenant} has ${count} endpoints, its quota is ${quota.endpoints}; delete endpoints or ask the admin to raise the quota`);
+        }
+      }
+      return registry.upsertLocalEndpoint(input);
+    });
+    const key = endpointKey(endpoint);
+    const installed = d.flows ? await d.flows.waitInstalled(key, d.installTimeoutMs) : false;
+    if (installed) d.metrics.registrationLatency.observe((d.clock.now() - startedAt) / 1000);
+    else d.metrics.registrationsNotConfirmed++;
+    const headers = location ? { location: `/v1/endpoints/${key}` } : undefined;
+    return {
+      status: installed ? (created ? 201 : 200) : 202,
+      body: { endpoint, installed, announcedTo: await announcedTo() },
+      ...(headers ? { headers } : {}),
+    };
+  }
+
+  const common = {
+    401: json('no valid bearer token', S.ErrorBody),
+    429: json('rate limit exceeded; retry after the Retry-After header\'s seconds', S.ErrorBody),
+  };
+  const nf = { 404: json('not found (or not visible to this token)', S.ErrorBody) };
+  const bad = { 400: json('invalid input; details name the field paths', S.ErrorBody) };
+  const forbidden = { 403: json('needs the admin token, or the tenant\'s quota is used up', S.ErrorBody) };
+
+  return [
+    route({
+      method: 'GET', path: '/healthz', operationId: 'health', summary: 'Liveness: the API answers', tag: 'health', access: 'none',
+      responses: { 200: json('alive', S.Health) },
+      handler: () => Promise.resolve({ status: 200, body: { status: 'ok' } }),
+    }),
+    route({
+      method: 'GET', path: '/readyz', operationId: 'ready', summary: 'Readiness: switch connected and flows reconciled', tag: 'health', access: 'none',
+      responses: { 200: json('ready', S.Ready), 503: json('not ready yet', S.Ready) },
+      handler: async () => {
+        const ready = d.status ? await d.status.ready() : true;
+        return { status: ready ? 200 : 503, body: { ready } };
+      },
+    }),
+    route({
+      method: 'GET', path: '/metrics', operationId: 'metrics', summary: 'Prometheus metrics (text exposition format 0.0.4)', tag: 'health', access: 'none',
+      responses: { 200: { description: 'metrics', contentType: 'text/plain; version=0.0.4' } },
+      handler: async () => {
+        const [status, peers, stats, alarms] = await Promise.all([d.status?.status(), d.mesh?.peers(), registry.stats(), registry.alarms()]);
+        const text = renderMetrics({ ...(status ? { status } : {}), ...(peers ? { peers } : {}), stats, alarms, api: d.metrics });
+        return { status: 200, body: text, contentType: 'text/plain; version=0.0.4; charset=utf-8' };
+      },
+    }),
+    route({
+      method: 'GET', path: '/v1/openapi.json', operationId: 'openapi', summary: 'This API\'s OpenAPI 3.1 document', tag: 'health', access: 'none',
+      responses: { 200: json('the document') },
+      handler: () => Promise.resolve({ status: 200, body: d.openapi() }),
+    }),
+    route({
+      method: 'GET', path: '/v1/whoami', operationId: 'whoami', summary: 'The role and tenant of the calling token', tag: 'tokens', access: 'any',
+      responses: { 200: json('the caller', S.WhoAmI), ...common },
+      handler: ({ principal }) => Promise.resolve({ status: 200, body: principal }),
+    }),
+
+    // ---- tenants (admin; a tenant token sees only itself)
+    route({
+      method: 'GET', path: '/v1/tenants', operationId: 'listTenants', summary: 'List tenants (a tenant token sees only its own)', tag: 'tenants', access: 'any',
+      responses: { 200: json('tenants', S.list(S.Tenant)), ...common },
+      handler: async ({ principal }) => {
+        const items = (await registry.tenants()).filter((t) => canSee(principal, t.name));
+        return { status: 200, body: { items } };
+      },
+    }),
+    route({
+      method: 'POST', path: '/v1/tenants', operationId: 'createTenant', summary: 'Create a tenant and its first token (admin)', tag: 'tenants', access: 'admin',
+      body: S.TenantCreate,
+      responses: { 201: json('created; the token is shown only here', S.TenantCreated), ...bad, ...common, ...forbidden, 409: json('a tenant with this name exists', S.ErrorBody) },
+      handler: async ({ body }) => {
+        const tenant = await registry.createTenant(body);
+        const { token, record } = await d.auth.create('tenant', tenant.name, 'created with the tenant');
+        return { status: 201, body: { tenant, token, tokenId: record.id }, headers: { location: `/v1/tenants/${tenant.name}` } };
+      },
+    }),
+    route({
+      method: 'GET', path: '/v1/tenants/:tenant', operationId: 'getTenant', summary: 'Show a tenant', tag: 'tenants', access: 'any',
+      params: S.TenantParams,
+      responses: { 200: json('the tenant', S.Tenant), ...bad, ...common, ...nf },
+      handler: async ({ principal, params }) => ({ status: 200, body: await visibleTenant(principal, params.tenant) }),
+    }),
+    route({
+      method: 'DELETE', path: '/v1/tenants/:tenant', operationId: 'deleteTenant', summary: 'Delete a tenant without networks and revoke its tokens (admin)', tag: 'tenants', access: 'any',
+      params: S.TenantParams,
+      responses: { 204: json('deleted'), ...bad, ...common, ...forbidden, ...nf, 409: json('the tenant still has networks', S.ErrorBody) },
+      handler: async ({ principal, params }) => {
+        await visibleTenant(principal, params.tenant);
+        requireAdmin(principal, 'deleting a tenant');
+        await registry.deleteTenant(params.tenant);
+        await d.auth.revokeTenant(params.tenant);
+        return { status: 204 };
+      },
+    }),
+
+    // ---- tokens
+    route({
+      method: 'GET', path: '/v1/tenants/:tenant/tokens', operationId: 'listTokens', summary: 'List a tenant\'s tokens (ids only)', tag: 'tokens', access: 'any',
+      params: S.TenantParams,
+      responses: { 200: json('tokens', S.list(S.TokenInfo)), ...bad, ...common, ...nf },
+      handler: async ({ principal, params }) => {
+        await visibleTenant(principal, params.tenant);
+        return { status: 200, body: { items: await d.auth.list(params.tenant) } };
+      },
+    }),
+    route({
+      method: 'POST', path: '/v1/tenants/:tenant/tokens', operationId: 'createToken', summary: 'Create another token for a tenant (shown once)', tag: 'tokens', access: 'any',
+      params: S.TenantParams, body: S.TokenCreate, bodyRequired: false,
+      responses: { 201: json('created; the token is shown only here', S.TokenCreated), ...bad, ...common, ...nf },
+      handler: async ({ principal, params, body }) => {
+        await visibleTenant(principal, params.tenant);
+        const { token, record } = await d.auth.create('tenant', params.tenant, body?.description);
+        return { status: 201, body: { token, info: record } };
+      },
+    }),
+    route({
+      method: 'DELETE', path: '/v1/tenants/:tenant/tokens/:id', operationId: 'revokeToken', summary: 'Revoke a token', tag: 'tokens', access: 'any',
+      params: S.TokenParams,
+      responses: { 204: json('revoked'), ...bad, ...common, ...nf },
+      handler: async ({ principal, params }) => {
+        await visibleTenant(principal, params.tenant);
+        const record = await d.auth.get(params.id);
+        if (!record || record.tenant !== params.tenant) throw notFound(`token ${params.id}`);
+        await d.auth.revoke(params.id);
+        return { status: 204 };
+      },
+    }),
+
+    // ---- networks
+    route({
+      method: 'GET', path: '/v1/networks', operationId: 'listNetworks', summary: 'List networks', tag: 'networks', access: 'any',
+      query: S.NetworkListQuery,
+      responses: { 200: json('networks', S.list(S.Network)), ...bad, ...common },
+      handler: async ({ principal, query }) => {
+        const tenant = principal?.role === 'admin' ? query.tenant : principal?.tenant;
+        if (query.tenant && tenant !== query.tenant) return { status: 200, body: { items: [] } };
+        return { status: 200, body: { items: await registry.networks(tenant ? { tenant } : {}) } };
+      },
+    }),
+    route({
+      method: 'POST', path: '/v1/networks', operationId: 'createNetwork', summary: 'Create a network; the server assigns the VNI unless the admin sets one', tag: 'networks', access: 'any',
+      body: S.NetworkCreate,
+      responses: { 201: json('created', S.Network), ...bad, ...common, ...forbidden, ...nf, 409: json('name or VNI taken', S.ErrorBody) },
+      handler: async ({ principal, body }) => {
+        const tenant = body.tenant ?? principal?.tenant;
+        if (!tenant) throw new ApiError(400, 'invalid_request', 'invalid body: tenant: required with the admin token', [{ path: ['tenant'], message: 'required with the admin token' }]);
+        await visibleTenant(principal, tenant);
+        if (body.vni !== undefined) requireAdmin(principal, 'choosing a VNI (omit vni to have one assigned)');
+        const network = await tenantLock.run(tenant, async () => {
+          const quota = await quotaOf(tenant);
+          const count = (await registry.networks({ tenant })).length;
+          if (count >= quota.networks) {
+            throw new ApiError(403, 'quota_exceeded', `tenant ${tenant} has ${count} networks, its quota is ${quota.networks}; delete a network or ask the admin to raise the quota`);
+          }
+          return registry.createNetwork({ ...body, tenant });
+        });
+        return { status: 201, body: network, headers: { location: `/v1/networks/${network.tenant}/${network.name}` } };
+      },
+    }),
+    route({
+      method: 'GET', path: '/v1/networks/:tenant/:network', operationId: 'getNetwork', summary: 'Show a network', tag: 'networks', access: 'any',
+      params: S.NetworkParams,
+      responses: { 200: json('the network', S.Network), ...bad, ...common, ...nf },
+      handler: async ({ principal, params }) => ({ status: 200, body: await visibleNetwork(principal, params.tenant, params.network) }),
+    }),
+    route({
+      method: 'DELETE', path: '/v1/networks/:tenant/:network', operationId: 'deleteNetwork', summary: 'Delete a network without endpoints', tag: 'networks', access: 'any',
+      params: S.NetworkParams,
+      responses: { 204: json('deleted'), ...bad, ...common, ...nf, 409: json('the network still has endpoints', S.ErrorBody) },
+      handler: async ({ principal, params }) => {
+        await visibleNetwork(principal, params.tenant, params.network);
+        await registry.deleteNetwork(params.tenant, params.network);
+        return { status: 204 };
+      },
+    }),
+
+    // ---- endpoints
+    route({
+      method: 'GET', path: '/v1/endpoints', operationId: 'listEndpoints', summary: 'List endpoints (all hosts)', tag: 'endpoints', access: 'any',
+      query: S.EndpointListQuery,
+      responses: { 200: json('endpoints', S.list(S.Endpoint)), ...bad, ...common },
+      handler: async ({ principal, query }) => {
+        const own = principal?.role === 'admin' ? undefined : principal?.tenant;
+        const wanted = query.network ? splitRef(query.network)[0] : query.tenant;
+        if (own && wanted && wanted !== own) return { status: 200, body: { items: [] } };
+        if (query.tenant && query.network && splitRef(query.network)[0] !== query.tenant) return { status: 200, body: { items: [] } };
+        const tenant = own ?? query.tenant;
+        const items = await registry.endpoints({
+          ...(tenant ? { tenant } : {}),
+          ...(query.network ? { network: query.network } : {}),
+          ...(query.host ? { hostId: query.host } : {}),
+        });
+        return { status: 200, body: { items } };
+      },
+    }),
+    route({
+      method: 'POST', path: '/v1/endpoints', operationId: 'registerEndpoint',
+      summary: 'Register an endpoint on this host: 201 once durable and its local flows are confirmed installed', tag: 'endpoints', access: 'any',
+      body: S.EndpointCreate,
+      responses: {
+        201: json('registered, durable, local flows confirmed', S.EndpointRegistered),
+        200: json('already registered; replaced, durable, flows confirmed', S.EndpointRegistered),
+        202: json('durable, but the switch did not confirm the flows in time (they follow when it does)', S.EndpointRegistered),
+        ...bad, ...common, ...forbidden, ...nf,
+        409: json('an IP is held by another MAC of the network; details name the holder', S.ErrorBody),
+      },
+      handler: ({ principal, body, startedAt }) => register(principal, body, startedAt, true),
+    }),
+    route({
+      method: 'GET', path: '/v1/endpoints/:tenant/:network/:mac', operationId: 'getEndpoint', summary: 'Show an endpoint', tag: 'endpoints', access: 'any',
+      params: S.EndpointParams,
+      responses: { 200: json('the endpoint', S.Endpoint), ...bad, ...common, ...nf },
+      handler: async ({ principal, params }) => ({ status: 200, body: await findEndpoint(principal, params.tenant, params.network, params.mac) }),
+    }),
+    route({
+      method: 'PUT', path: '/v1/endpoints/:tenant/:network/:mac', operationId: 'putEndpoint', summary: 'Create or replace an endpoint on this host (idempotent)', tag: 'endpoints', access: 'any',
+      params: S.EndpointParams, body: S.EndpointReplace,
+      responses: {
+        201: json('created, durable, local flows confirmed', S.EndpointRegistered),
+        200: json('replaced (or unchanged), durable, local flows confirmed', S.EndpointRegistered),
+        202: json('durable, but the switch did not confirm the flows in time', S.EndpointRegistered),
+        ...bad, ...common, ...forbidden, ...nf,
+        409: json('an IP is held by another MAC of the network', S.ErrorBody),
+      },
+      handler: ({ principal, params, body, startedAt }) =>
+        register(principal, { network: `${params.tenant}/${params.network}`, mac: params.mac, ...body }, startedAt, false),
+    }),
+    route({
+      method: 'DELETE', path: '/v1/endpoints/:tenant/:network/:mac', operationId: 'deleteEndpoint',
+      summary: 'Delete an endpoint of this host; its flows go on every host', tag: 'endpoints', access: 'any',
+      params: S.EndpointParams,
+      responses: {
+        204: json('deleted and the local flows removed'),
+        202: json('deleted; the switch did not confirm the flow removal in time', S.Unconfirmed),
+        ...bad, ...common, ...nf,
+        409: json('the endpoint is registered on another host', S.ErrorBody),
+      },
+      handler: async ({ principal, params }) => {
+        const e = await findEndpoint(principal, params.tenant, params.network, params.mac);
+        if (d.hostId !== undefined && e.hostId !== d.hostId) {
+          throw new ApiError(409, 'conflict', `endpoint ${endpointKey(e)} is registered on host ${e.hostId}; delete it through that host's agent`);
+        }
+        await registry.deleteLocalEndpoint(e.network, e.mac);
+        const confirmed = d.flows ? await d.flows.waitInstalled(endpointKey(e), d.installTimeoutMs) : false;
+        return confirmed ? { status: 204 } : { status: 202, body: { installed: false } };
+      },
+    }),
+
+    // ---- switch and mesh (admin)
+    route({
+      method: 'GET', path: '/v1/peers', operationId: 'listPeers', summary: 'Mesh peers and their session state (admin)', tag: 'status', access: 'admin',
+      responses: { 200: json('peers', S.list(S.PeerInfo)), ...common, ...forbidden },
+      handler: async () => ({ status: 200, body: { items: d.mesh ? await d.mesh.peers() : [] } }),
+    }),
+    route({
+      method: 'GET', path: '/v1/status', operationId: 'status', summary: 'Switch connection, flows, peers, registry counts, BUM counters, alarms (admin)', tag: 'status', access: 'admin',
+      responses: { 200: json('status', S.Status), ...common, ...forbidden },
+      handler: async () => {
+        const [ready, sw, peers, registryStats, alarms] = await Promise.all([
+          d.status ? d.status.ready() : false,
+          d.status?.status(),
+          d.mesh?.peers(),
+          registry.stats(),
+          registry.alarms(),
+        ]);
+        return {
+          status: 200,
+          body: { ...(d.hostId ? { hostId: d.hostId } : {}), ready, switch: sw ?? null, peers: peers ?? [], registry: registryStats, alarms },
+        };
+      },
+    }),
+    route({
+      method: 'GET', path: '/v1/flows', operationId: 'flows', summary: 'Desired and installed flows and their difference (admin)', tag: 'status', access: 'admin',
+      query: S.FlowsQuery,
+      responses: { 200: json('flows', S.Flows), ...bad, ...common, ...forbidden, 503: json('this agent has no switch session', S.ErrorBody) },
+      handler: async ({ query }) => {
+        if (!d.flows) throw new ApiError(503, 'unavailable', 'this agent has no switch session; run the command against an agent');
+        const { desired, installed } = await d.flows.flows();
+        const diff = diffFlows(desired, installed);
+        const only = query.diff === 'true' || query.diff === '1';
+        return { status: 200, body: only ? { desired: [], installed: [], diff } : { desired, installed, diff } };
+      },
+    }),
+    route({
+      method: 'POST', path: '/v1/trace', operationId: 'trace', summary: 'Trace a described frame through the switch tables (ofproto/trace) (admin)', tag: 'status', access: 'admin',
+      body: S.TraceRequest,
+      responses: { 200: json('tables passed and fate', S.TraceResult), ...bad, ...common, ...forbidden, ...nf, 503: json('this agent cannot trace', S.ErrorBody) },
+      handler: async ({ principal, body }) => {
+        const [tenant, name] = splitRef(body.network);
+        await visibleNetwork(principal, tenant, name);
+        if (!d.trace) throw new ApiError(503, 'unavailable', 'this agent has no switch to trace on');
+        const frame = resolveTrace(body, await registry.endpoints({ network: body.network }), d.hostId);
+        const flow = microflow(frame);
+        const output = await d.trace.trace(flow);
+        return { status: 200, body: { flow, ...parseTrace(output), output } };
+      },
+    }),
+  ];
+}
