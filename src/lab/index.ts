@@ -14,3 +14,4 @@ export type { LabState, HostState, ContainerState } from './state.js';
 export type { HostPaths, UnderlayPlan } from './plan.js';
 export { agentConfig, containerMtu, defaultUnderlay, underlayPlan, names, parseNamespace, ENCAPS, ENCAP_OVERHEAD } from './plan.js';
 export type { RunResult } from './system.js';
+export type { Encap } from '../registry/model.js';

@@ -24,8 +24,12 @@ export const AGENT_MESH_PORT = 7471;
 /** Unix socket paths (sun_path) hold 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH = 107;
 
-/** Bytes the encapsulation adds to an IPv4 underlay frame (outer IP + UDP/GRE + tunnel header). */
-export const ENCAP_OVERHEAD: Record<Encap, number> = { vxlan: 50, geneve: 50, gre: 38 };
+/**
+ * Bytes the encapsulation adds in front of the inner IP packet on an IPv4 underlay: the inner Ethernet
+ * header (14) + outer IPv4 (20) + UDP (8) + VXLAN/Geneve without options (8), or + GRE with the key
+ * that carries tun_id (4 + 4). Checked here: with 38 for GRE, TCP stalls (full-size segments are dropped).
+ */
+export const ENCAP_OVERHEAD: Record<Encap, number> = { vxlan: 50, geneve: 50, gre: 42 };
 
 export function checkLabName(lab: string): string {
   if (!LAB_NAME_RE.test(lab)) {
