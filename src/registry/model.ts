@@ -78,3 +78,59 @@ export type Endpoint = z.infer<typeof Endpoint>;
 export function endpointKey(e: Pick<Endpoint, 'network' | 'mac'>): string {
   return `${e.network}/${e.mac}`;
 }
+
+// ---- Replication (docs/mesh-protocol.md) ----
+// Every replicated object is a record keyed as below and stamped with a "dot" (origin host,
+// origin counter) and an HLC. Endpoint records are keyed per announcing host, so each key has a
+// single writer (the host itself) and MAC mobility is best-path selection among them.
+
+export const HostCounter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** Per-origin version vector: origin host id -> highest counter whose effects this node holds. */
+export const VersionVector = z.record(Name, HostCounter);
+export type VersionVector = z.infer<typeof VersionVector>;
+
+const RecordMeta = {
+  key: z.string().min(3).max(300),
+  origin: Name,
+  counter: HostCounter.min(1),
+  hlc: Hlc,
+  /** A tombstone: the value is the last one before the deletion. */
+  deleted: z.boolean().optional(),
+};
+
+export const TenantRecord = z.object({ kind: z.literal('tenant'), ...RecordMeta, value: Tenant });
+export const NetworkRecord = z.object({
+  kind: z.literal('network'),
+  ...RecordMeta,
+  value: Network,
+  /** HLC of the network's creation; the older claim wins a VNI conflict. */
+  created: Hlc,
+});
+export const EndpointRecord = z.object({ kind: z.literal('endpoint'), ...RecordMeta, value: Endpoint });
+export const ReplicatedRecord = z.discriminatedUnion('kind', [TenantRecord, NetworkRecord, EndpointRecord]);
+export type TenantRecord = z.infer<typeof TenantRecord>;
+export type NetworkRecord = z.infer<typeof NetworkRecord>;
+export type EndpointRecord = z.infer<typeof EndpointRecord>;
+export type ReplicatedRecord = z.infer<typeof ReplicatedRecord>;
+
+export function tenantRecordKey(name: string): string {
+  return `t/${name}`;
+}
+export function networkRecordKey(network: string): string {
+  return `n/${network}`;
+}
+export function endpointRecordKey(e: Pick<Endpoint, 'network' | 'mac' | 'hostId'>): string {
+  return `e/${e.network}/${e.mac}/${e.hostId}`;
+}
+
+/** The key a record must have for its value (a peer cannot file a value under another key). */
+export function expectedRecordKey(r: ReplicatedRecord): string {
+  switch (r.kind) {
+    case 'tenant':
+      return tenantRecordKey(r.value.name);
+    case 'network':
+      return networkRecordKey(`${r.value.tenant}/${r.value.name}`);
+    case 'endpoint':
+      return endpointRecordKey(r.value);
+  }
+}

@@ -1,0 +1,65 @@
+// Typed registry errors with stable codes; the REST API maps them to status codes
+// (validation -> 400, not-found -> 404, conflict/frozen -> 409, quota -> 403/429 as it decides).
+import type { Endpoint } from './model.js';
+
+export type RegistryErrorCode = 'validation' | 'not-found' | 'conflict' | 'frozen' | 'quota';
+
+export class RegistryError extends Error {
+  constructor(
+    readonly code: RegistryErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
+export class ValidationError extends RegistryError {
+  constructor(
+    message: string,
+    /** Field paths and messages, e.g. [{ path: 'ips.0', message: 'not inside 10.0.0.0/24' }]. */
+    readonly issues: Array<{ path: string; message: string }> = [],
+  ) {
+    super('validation', message);
+    this.name = 'ValidationError';
+  }
+}
+
+export class NotFoundError extends RegistryError {
+  constructor(
+    readonly kind: 'tenant' | 'network' | 'endpoint' | 'alarm',
+    readonly id: string,
+  ) {
+    super('not-found', `${kind} "${id}" does not exist`);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ConflictError extends RegistryError {
+  constructor(
+    message: string,
+    /** The endpoint that holds the contested address, when the conflict is about an IP. */
+    readonly holder?: Endpoint,
+  ) {
+    super('conflict', message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** The (network, MAC) is frozen by duplicate detection until an operator clears the alarm. */
+export class FrozenError extends RegistryError {
+  constructor(
+    readonly key: string,
+    readonly alarmId: string,
+  ) {
+    super('frozen', `MAC ${key} moved too often and is frozen by duplicate detection; find the duplicate MAC, then clear alarm "${alarmId}"`);
+    this.name = 'FrozenError';
+  }
+}
+
+export class QuotaError extends RegistryError {
+  constructor(message: string) {
+    super('quota', message);
+    this.name = 'QuotaError';
+  }
+}
