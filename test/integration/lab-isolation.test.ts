@@ -1,0 +1,62 @@
+// Two labs up at once do not interfere, even with the same underlay prefix, the same container IPs and
+// MACs, and a name that is the other's name plus a letter ("…i" and "…ib": `down` of one must not
+// take the other's namespaces by prefix).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Lab } from '../../src/lab/index.js';
+import { installStaticFlows, namespacesOf, ping, running } from '../support/lab-checks.js';
+
+void describe('two labs at once', () => {
+  const a = `t${process.pid}i`;
+  const b = `t${process.pid}ib`;
+  const underlay = '192.168.222.0/24';
+  let labA: Lab;
+  let labB: Lab;
+
+  before(async () => {
+    await Promise.all([Lab.down(a), Lab.down(b)]);
+  });
+  after(async () => {
+    await Lab.down(a);
+    await Lab.down(b);
+  });
+
+  void it('come up side by side with the same addresses', async () => {
+    [labA, labB] = await Promise.all([
+      Lab.up({ lab: a, hosts: 2, encap: 'vxlan', underlay }),
+      Lab.up({ lab: b, hosts: 2, encap: 'vxlan', underlay }),
+    ]);
+    for (const lab of [labA, labB]) {
+      await lab.addContainer({ host: 'h1', name: 'x1', ip: '10.9.0.1/24', mac: '02:00:00:00:09:01' });
+      await lab.addContainer({ host: 'h2', name: 'x2', ip: '10.9.0.2/24', mac: '02:00:00:00:09:02' });
+      await installStaticFlows(lab, 42);
+    }
+    assert.deepEqual(namespacesOf(a).filter((ns) => ns.startsWith(`${b}-`)), [], 'the name scheme keeps the labs apart');
+    assert.equal(namespacesOf(b).length, 5);
+    assert.ok(await ping(labA, { container: 'x1' }, '10.9.0.2'), 'lab a: x1 -> x2');
+    assert.ok(await ping(labB, { container: 'x1' }, '10.9.0.2'), 'lab b: x1 -> x2');
+  });
+
+  void it("one lab's flows do not carry the other's traffic", async () => {
+    await labA.ofctl('h1', 'del-flows');
+    assert.equal(await ping(labA, { container: 'x1' }, '10.9.0.2', 2), false, 'lab a lost its flows');
+    assert.ok(await ping(labB, { container: 'x1' }, '10.9.0.2'), 'lab b still forwards');
+  });
+
+  void it("down of one leaves the other's namespaces, daemons and traffic alone", async () => {
+    const before = await labB.status();
+    await labA.down();
+    assert.deepEqual(namespacesOf(`${a}`).filter((ns) => !ns.startsWith(`${b}-`)), []);
+    assert.deepEqual(namespacesOf(b).sort(), [`${b}-c-x1`, `${b}-c-x2`, `${b}-h1`, `${b}-h2`, `${b}-ul`]);
+    const afterDown = await labB.status();
+    for (const h of afterDown.hosts) {
+      assert.ok(h.vswitchdPid !== null && running(h.vswitchdPid));
+      assert.equal(h.vswitchdPid, before.hosts.find((x) => x.id === h.id)?.vswitchdPid);
+    }
+    assert.ok(await ping(labB, { container: 'x1' }, '10.9.0.2'), 'lab b still forwards after lab a is gone');
+    assert.deepEqual(
+      Lab.list().filter((l) => l.name === a || l.name === b).map((l) => l.name),
+      [b],
+    );
+  });
+});
