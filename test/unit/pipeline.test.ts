@@ -1,0 +1,434 @@
+// Behavioural tests of the pipeline: desired flows loaded into the simulated switch, then asked
+// what happens to frames, on the classic demo (two tenants with identical IPs and MACs, 3 hosts).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BUM_DROP_KINDS, cookieKind, cookieVni, desiredFlows, flowIdentity, planPipeline, TABLES } from '../../src/pipeline/index.js';
+import type { FlowKindName } from '../../src/pipeline/index.js';
+import { BROADCAST_MAC, ETH_TYPE, arpReply, arpRequest, ipv4Frame, ipv6Frame } from '../../src/sim/index.js';
+import type { Frame, SimResult, FlowSim } from '../../src/sim/index.js';
+import { HOST, IP, MAC, NET_A, NET_B, PORT_A, PORT_B, TUNNEL_PORT, VTEP, classicEndpoints, classicInput, endpoint, network, simFor } from './pipeline-fixtures.js';
+
+const kindOf = (r: SimResult): FlowKindName | undefined => (r.dropFlow ? cookieKind(r.dropFlow.cookie) : undefined);
+const fromTunnel = (frame: Frame, vni: number, peer: number): Frame => ({ ...frame, tun_id: BigInt(vni), tun_src: VTEP(peer) });
+const h = (n: number) => ({ mac: MAC(n), ip: IP(n) });
+
+/** Every frame a misbehaving or chatty container might send, from port `port` owning host index `n`. */
+function noisyFrames(n: number): [string, Frame][] {
+  const me = h(n);
+  return [
+    ['broadcast ARP for a known IP', arpRequest({ ...me, target: IP(n === 1 ? 2 : 1) })],
+    ['broadcast ARP for an unknown IP', arpRequest({ ...me, target: '10.10.10.77' })],
+    ['RFC 5227 probe for own IP', arpRequest({ mac: me.mac, ip: '0.0.0.0', target: me.ip })],
+    ['gratuitous ARP request', arpRequest({ ...me, target: me.ip })],
+    ['gratuitous ARP reply', arpReply({ ...me, dstMac: BROADCAST_MAC, dstIp: me.ip })],
+    ['IPv4 broadcast (DHCP discover)', { ...ipv4Frame({ src: me.mac, dst: BROADCAST_MAC, srcIp: '0.0.0.0', dstIp: '255.255.255.255', proto: 17 }), udp_src: 68, udp_dst: 67 }],
+    ['IPv4 subnet broadcast', ipv4Frame({ src: me.mac, dst: BROADCAST_MAC, srcIp: me.ip, dstIp: '10.10.10.255' })],
+    ['IPv4 multicast (mDNS)', ipv4Frame({ src: me.mac, dst: '01:00:5e:00:00:fb', srcIp: me.ip, dstIp: '224.0.0.251', proto: 17 })],
+    ['IPv6 router solicitation', ipv6Frame({ src: me.mac, dst: '33:33:00:00:00:02', srcIp: 'fe80::a8aa:aaff:feaa:aa01', dstIp: 'ff02::2', icmpv6Type: 133 })],
+    ['IPv6 MLDv2 report', ipv6Frame({ src: me.mac, dst: '33:33:00:00:00:16', srcIp: '::', dstIp: 'ff02::16', icmpv6Type: 143 })],
+    ['IPv6 neighbour solicitation', ipv6Frame({ src: me.mac, dst: '33:33:ff:aa:aa:01', srcIp: '::', dstIp: 'ff02::1:ffaa:aa01', icmpv6Type: 135 })],
+    ['unknown unicast', ipv4Frame({ src: me.mac, dst: 'aa:aa:aa:aa:aa:99', srcIp: me.ip, dstIp: '10.10.10.99' })],
+    ['LLDP-like other ethertype', { eth_src: me.mac, eth_dst: '01:80:c2:00:00:0e', eth_type: 0x88cc }],
+  ];
+}
+
+function tunnelOutputs(r: SimResult) {
+  return r.outputs.filter((o) => o.port === TUNNEL_PORT);
+}
+
+void describe('pipeline on the classic demo', () => {
+  void it('answers a broadcast ARP for a known IP locally, out of the asking port, with correct reply fields', () => {
+    for (const [port, vni] of [
+      [PORT_A, 10],
+      [PORT_B, 11],
+    ] as const) {
+      const sim = simFor(classicInput(1));
+      const r = sim.process({ inPort: port, frame: arpRequest({ ...h(1), target: IP(2) }) });
+      assert.equal(r.outputs.length, 1, `exactly one frame leaves (VNI ${vni})`);
+      const o = r.outputs[0]!;
+      assert.equal(o.port, port);
+      assert.equal(o.viaInPort, true);
+      assert.equal(o.tunnel, undefined);
+      assert.deepEqual(
+        { ...o.frame },
+        { eth_src: MAC(2), eth_dst: MAC(1), eth_type: ETH_TYPE.ARP, arp_op: 2, arp_sha: MAC(2), arp_spa: IP(2), arp_tha: MAC(1), arp_tpa: IP(1) },
+      );
+      assert.equal(cookieKind(r.matchedFlows.at(-1)!.cookie), 'arp-responder');
+      assert.equal(cookieVni(r.matchedFlows.at(-1)!.cookie), vni);
+    }
+  });
+
+  void it('answers an RFC 5227 probe for somebody else\'s address (conflict detection works)', () => {
+    const r = simFor(classicInput(1)).process({ inPort: PORT_A, frame: arpRequest({ mac: MAC(1), ip: '0.0.0.0', target: IP(3) }) });
+    assert.equal(r.outputs.length, 1);
+    assert.equal(r.outputs[0]?.frame.arp_sha, MAC(3));
+    assert.equal(r.outputs[0]?.frame.arp_tpa, '0.0.0.0');
+    assert.equal(r.outputs[0]?.frame.arp_tha, MAC(1));
+  });
+
+  void it('does not answer a probe or gratuitous ARP for the sender\'s own address', () => {
+    const sim = simFor(classicInput(2));
+    for (const frame of [arpRequest({ mac: MAC(2), ip: '0.0.0.0', target: IP(2) }), arpRequest({ ...h(2), target: IP(2) })]) {
+      const r = sim.process({ inPort: PORT_A, frame });
+      assert.equal(r.dropped, true);
+      assert.equal(kindOf(r), 'arp-own-probe-drop');
+    }
+  });
+
+  void it('sends nothing through the tunnel, and nothing to any port, for ARP, broadcast, multicast, IPv6 RS/MLD/ND and unknown unicast', () => {
+    for (const host of [1, 2, 3]) {
+      const sim = simFor(classicInput(host));
+      for (const port of [PORT_A, PORT_B]) {
+        for (const [name, frame] of noisyFrames(host)) {
+          const r = sim.process({ inPort: port, frame });
+          assert.deepEqual(tunnelOutputs(r), [], `${name} from host ${host} port ${port} reached the tunnel`);
+          const leaks = r.outputs.filter((o) => !(o.viaInPort && o.frame.arp_op === 2));
+          assert.deepEqual(leaks, [], `${name} from host ${host} port ${port} was forwarded`);
+        }
+      }
+    }
+  });
+
+  void it('drops each kind of BUM frame with the per-network flow meant to count it', () => {
+    const sim = simFor(classicInput(1));
+    const expect: Record<string, FlowKindName> = {
+      'broadcast ARP for an unknown IP': 'bum-drop',
+      'gratuitous ARP reply': 'bum-drop',
+      'IPv4 subnet broadcast': 'bum-drop',
+      'IPv4 multicast (mDNS)': 'bum-drop',
+      'IPv6 router solicitation': 'bum-drop',
+      'IPv6 MLDv2 report': 'bum-drop',
+      'IPv6 neighbour solicitation': 'bum-drop',
+      'unknown unicast': 'unknown-unicast-drop',
+      'IPv4 broadcast (DHCP discover)': 'port-security-drop',
+      'LLDP-like other ethertype': 'port-security-drop',
+    };
+    for (const [name, frame] of noisyFrames(1)) {
+      const want = expect[name];
+      if (!want) continue;
+      for (const [port, vni] of [
+        [PORT_A, 10],
+        [PORT_B, 11],
+      ] as const) {
+        const r = sim.process({ inPort: port, frame });
+        assert.equal(kindOf(r), want, name);
+        assert.equal(cookieVni(r.dropFlow!.cookie), vni, `${name} counted in VNI ${vni}`);
+      }
+    }
+  });
+
+  void it('sums BUM drops per network from the flow counters', () => {
+    const sim = simFor(classicInput(1));
+    for (let i = 0; i < 5; i++) sim.process({ inPort: PORT_A, frame: arpRequest({ ...h(1), target: '10.10.10.200' }) });
+    for (let i = 0; i < 3; i++) sim.process({ inPort: PORT_B, frame: ipv4Frame({ src: MAC(1), dst: 'aa:aa:aa:aa:aa:42', srcIp: IP(1), dstIp: IP(42) }) });
+    sim.process({ inPort: PORT_B, frame: ipv6Frame({ src: MAC(1), dst: '33:33:00:00:00:02', srcIp: 'fe80::1', dstIp: 'ff02::2', icmpv6Type: 133 }) });
+    const bum = (vni: number) =>
+      sim
+        .flows()
+        .filter((f) => BUM_DROP_KINDS.includes(cookieKind(f.cookie)!) && cookieVni(f.cookie) === vni)
+        .reduce((n, f) => n + f.packetCount, 0n);
+    assert.equal(bum(10), 5n);
+    assert.equal(bum(11), 4n);
+  });
+
+  void it('sends unicast to a remote MAC into the tunnel with the right destination VTEP and VNI, unchanged', () => {
+    const sim = simFor(classicInput(1));
+    for (const [port, vni] of [
+      [PORT_A, 10n],
+      [PORT_B, 11n],
+    ] as const) {
+      for (const peer of [2, 3]) {
+        const frame = ipv4Frame({ src: MAC(1), dst: MAC(peer), srcIp: IP(1), dstIp: IP(peer) });
+        const r = sim.process({ inPort: port, frame });
+        assert.equal(r.outputs.length, 1);
+        assert.equal(r.outputs[0]?.port, TUNNEL_PORT);
+        assert.deepEqual(r.outputs[0]?.tunnel, { dst: VTEP(peer), id: vni });
+        assert.equal(r.outputs[0]?.frame.eth_dst, MAC(peer));
+        assert.equal(r.outputs[0]?.frame.ipv4_dst, IP(peer));
+      }
+    }
+  });
+
+  void it('delivers tunnel frames by VNI: tenant B never reaches tenant A\'s port and vice versa', () => {
+    for (const host of [1, 2, 3]) {
+      const sim = simFor(classicInput(host));
+      for (const peer of [1, 2, 3].filter((p) => p !== host)) {
+        for (const [vni, port, other] of [
+          [10, PORT_A, PORT_B],
+          [11, PORT_B, PORT_A],
+        ] as const) {
+          const r = sim.process({ inPort: TUNNEL_PORT, frame: fromTunnel(ipv4Frame({ src: MAC(peer), dst: MAC(host), srcIp: IP(peer), dstIp: IP(host) }), vni, peer) });
+          assert.deepEqual(
+            r.outputs.map((o) => o.port),
+            [port],
+          );
+          assert.ok(!r.outputs.some((o) => o.port === other));
+        }
+      }
+    }
+  });
+
+  void it('never lets a local frame of one tenant reach the other tenant\'s port, for any destination', () => {
+    for (const host of [1, 2, 3]) {
+      const sim = simFor(classicInput(host));
+      const dsts = [MAC(1), MAC(2), MAC(3), BROADCAST_MAC, 'aa:aa:aa:aa:aa:99'];
+      for (const [port, other] of [
+        [PORT_A, PORT_B],
+        [PORT_B, PORT_A],
+      ] as const) {
+        for (const dst of dsts) {
+          for (const frame of [ipv4Frame({ src: MAC(host), dst, srcIp: IP(host), dstIp: IP(2) }), arpRequest({ ...h(host), target: IP(2), eth_dst: dst })]) {
+            const r = sim.process({ inPort: port, frame });
+            assert.ok(!r.outputs.some((o) => o.port === other), `port ${port} -> ${dst} reached port ${other}`);
+          }
+        }
+      }
+    }
+  });
+
+  void it('accepts tunnel frames only with a known VNI from a peer that hosts that network', () => {
+    const sim = simFor(classicInput(1));
+    const frame = ipv4Frame({ src: MAC(2), dst: MAC(1), srcIp: IP(2), dstIp: IP(1) });
+    for (const [vni, peer] of [
+      [12, 2],
+      [10, 9],
+      [10, 1],
+    ] as const) {
+      const r = sim.process({ inPort: TUNNEL_PORT, frame: fromTunnel(frame, vni, peer) });
+      assert.equal(r.dropped, true, `VNI ${vni} from ${VTEP(peer)}`);
+      assert.equal(kindOf(r), 'default-drop');
+      assert.deepEqual(r.tablesVisited, [0]);
+    }
+  });
+
+  void it('never sends a frame that came from the tunnel back into the tunnel', () => {
+    for (const host of [1, 2, 3]) {
+      const sim = simFor(classicInput(host));
+      for (const peer of [1, 2, 3].filter((p) => p !== host)) {
+        for (const vni of [10, 11]) {
+          for (let dst = 1; dst <= 3; dst++) {
+            for (const frame of [
+              ipv4Frame({ src: MAC(peer), dst: MAC(dst), srcIp: IP(peer), dstIp: IP(dst) }),
+              arpRequest({ ...h(peer), target: IP(dst) }),
+              arpRequest({ ...h(peer), target: IP(dst), eth_dst: MAC(dst) }),
+              ipv4Frame({ src: MAC(peer), dst: BROADCAST_MAC, srcIp: IP(peer), dstIp: '10.10.10.255' }),
+            ]) {
+              const r = sim.process({ inPort: TUNNEL_PORT, frame: fromTunnel(frame, vni, peer) });
+              assert.deepEqual(tunnelOutputs(r), [], `host ${host}: from ${peer} VNI ${vni} to ${frame.eth_dst}`);
+              assert.ok(r.outputs.every((o) => !o.viaInPort), 'no ARP answered back into the tunnel');
+            }
+          }
+          const stale = sim.process({ inPort: TUNNEL_PORT, frame: fromTunnel(ipv4Frame({ src: MAC(peer), dst: MAC(6 - host - peer), srcIp: IP(peer), dstIp: IP(1) }), vni, peer) });
+          assert.equal(kindOf(stale), 'split-horizon-drop');
+        }
+      }
+    }
+  });
+
+  void it('drops forged source MACs, forged IPv4 and ARP senders, and VLAN-tagged frames', () => {
+    const sim = simFor(classicInput(1));
+    const cases: [string, Frame, FlowKindName][] = [
+      ['forged eth_src', ipv4Frame({ src: MAC(5), dst: MAC(2), srcIp: IP(1), dstIp: IP(2) }), 'default-drop'],
+      ['another endpoint\'s MAC', ipv4Frame({ src: MAC(2), dst: MAC(3), srcIp: IP(2), dstIp: IP(3) }), 'default-drop'],
+      ['forged IPv4 source', ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(3), dstIp: IP(2) }), 'port-security-drop'],
+      ['forged ARP sender IP', arpRequest({ mac: MAC(1), ip: IP(3), target: IP(2) }), 'port-security-drop'],
+      ['forged ARP sender MAC', { ...arpRequest({ ...h(1), target: IP(2) }), arp_sha: MAC(3) }, 'port-security-drop'],
+      ['unregistered IPv6 source', ipv6Frame({ src: MAC(1), dst: MAC(2), srcIp: 'fd00::1', dstIp: 'fd00::2' }), 'port-security-drop'],
+      ['VLAN-tagged frame', { ...ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(1), dstIp: IP(2) }), vlan_vid: 0x1000 | 5 }, 'default-drop'],
+    ];
+    for (const [name, frame, kind] of cases) {
+      const r = sim.process({ inPort: PORT_A, frame });
+      assert.equal(r.dropped, true, name);
+      assert.equal(kindOf(r), kind, name);
+    }
+    // The same MAC is legitimate on tenant B's port of the same host, and only there.
+    assert.equal(sim.process({ inPort: PORT_B, frame: ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(1), dstIp: IP(2) }) }).dropped, false);
+    assert.equal(sim.process({ inPort: 9, frame: ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(1), dstIp: IP(2) }) }).dropped, true);
+  });
+
+  void it('forwards a unicast ARP request to its target (liveness probes) and ARP replies as unicast', () => {
+    const sim = simFor(classicInput(1));
+    const probe = sim.process({ inPort: PORT_A, frame: arpRequest({ ...h(1), target: IP(2), eth_dst: MAC(2) }) });
+    assert.equal(probe.outputs.length, 1);
+    assert.equal(probe.outputs[0]?.port, TUNNEL_PORT);
+    assert.deepEqual(probe.outputs[0]?.tunnel, { dst: VTEP(2), id: 10n });
+    assert.equal(probe.outputs[0]?.frame.arp_op, 1, 'not answered by the switch');
+    const sim2 = simFor(classicInput(2));
+    const arrived = sim2.process({ inPort: TUNNEL_PORT, frame: fromTunnel(probe.outputs[0].frame, 10, 1) });
+    assert.deepEqual(
+      arrived.outputs.map((o) => o.port),
+      [PORT_A],
+    );
+    const reply = sim2.process({ inPort: PORT_A, frame: arpReply({ mac: MAC(2), ip: IP(2), dstMac: MAC(1), dstIp: IP(1) }) });
+    assert.deepEqual(reply.outputs[0]?.tunnel, { dst: VTEP(1), id: 10n });
+  });
+
+  void it('switches unicast, ARP and IPv6 between two local endpoints of one network', () => {
+    const endpoints = [
+      ...classicEndpoints(),
+      endpoint({ net: 'a/net', mac: MAC(4), ips: [IP(4), 'fd00::4'], host: 1, port: 'h4' }),
+    ];
+    endpoints[0] = { ...endpoints[0]!, ips: [IP(1), 'fd00::1'] };
+    const input = classicInput(1, { endpoints, localPorts: new Map([['h1', 3], ['j1', 4], ['h4', 7]]) });
+    const sim = simFor(input);
+    const arp = sim.process({ inPort: 3, frame: arpRequest({ ...h(1), target: IP(4), eth_dst: MAC(4) }) });
+    assert.deepEqual(
+      arp.outputs.map((o) => o.port),
+      [7],
+    );
+    const answered = sim.process({ inPort: 7, frame: arpRequest({ ...h(4), target: IP(1) }) });
+    assert.deepEqual(
+      answered.outputs.map((o) => [o.port, o.frame.arp_sha]),
+      [[7, MAC(1)]],
+    );
+    const v6 = sim.process({ inPort: 7, frame: ipv6Frame({ src: MAC(4), dst: MAC(1), srcIp: 'fd00::4', dstIp: 'fd00::1', proto: 6 }) });
+    assert.deepEqual(
+      v6.outputs.map((o) => o.port),
+      [3],
+    );
+    const hairpin = sim.process({ inPort: 7, frame: ipv4Frame({ src: MAC(4), dst: MAC(4), srcIp: IP(4), dstIp: IP(4) }) });
+    assert.equal(hairpin.dropped, true, 'OpenFlow does not send a plain output back out of the ingress port');
+  });
+});
+
+void describe('pipeline: only what is needed', () => {
+  void it('installs 40 flows per classic-demo host, 18 per network plus 4 table defaults', () => {
+    for (const host of [1, 2, 3]) {
+      const flows = desiredFlows(classicInput(host));
+      assert.equal(flows.length, 40, `host ${host}`);
+      for (const vni of [10, 11]) assert.equal(flows.filter((f) => cookieVni(f.cookie) === vni).length, 18);
+      const kinds = new Map<string, number>();
+      for (const f of flows.filter((x) => cookieVni(x.cookie) === 10)) kinds.set(cookieKind(f.cookie)!, (kinds.get(cookieKind(f.cookie)!) ?? 0) + 1);
+      assert.deepEqual(Object.fromEntries([...kinds].sort()), {
+        'arp-own-probe-drop': 1,
+        'arp-responder': 3,
+        'bum-drop': 2,
+        'classify-local': 1,
+        'classify-tunnel': 2,
+        'port-security': 3,
+        'port-security-drop': 1,
+        'split-horizon-drop': 1,
+        'unicast-local': 1,
+        'unicast-remote': 2,
+        'unknown-unicast-drop': 1,
+      });
+    }
+  });
+
+  void it('does not grow with networks the host does not take part in', () => {
+    const base = desiredFlows(classicInput(1)).length;
+    const more = [...classicEndpoints()];
+    const nets = [NET_A, NET_B];
+    for (let i = 0; i < 50; i++) {
+      nets.push(network(`t${i}`, 'net', 100 + i));
+      for (let hst = 2; hst <= 3; hst++) more.push(endpoint({ net: `t${i}/net`, mac: MAC(hst), ips: [IP(hst)], host: hst, port: `x${i}` }));
+    }
+    for (let hst = 4; hst < 40; hst++) more.push(endpoint({ net: 'b/net', mac: MAC(hst + 16), ips: [IP(hst + 16)], host: hst, port: 'j' }));
+    const flows = desiredFlows(classicInput(1, { networks: nets, endpoints: more }));
+    assert.equal(flows.filter((f) => cookieVni(f.cookie) === 10).length, 18);
+    assert.equal(flows.filter((f) => cookieVni(f.cookie) >= 100).length, 0);
+    // Each remote endpoint of a network the host serves costs a unicast and an ARP flow, each new peer VTEP a classify flow.
+    assert.equal(flows.length, base + 36 * 3);
+  });
+
+  void it('gives a host without endpoints only the table defaults', () => {
+    const flows = desiredFlows({ ...classicInput(1), hostId: 'host-9', vtepIp: VTEP(9), localPorts: new Map() });
+    assert.deepEqual(
+      flows.map((f) => cookieKind(f.cookie)),
+      ['default-drop', 'default-drop', 'arp-pass', 'default-drop'],
+    );
+  });
+
+  void it('makes no local flows for an endpoint whose port is not attached, and no remote flows without a tunnel port', () => {
+    const detached = desiredFlows(classicInput(1, { localPorts: new Map([['j1', PORT_B]]) }));
+    assert.equal(detached.filter((f) => cookieVni(f.cookie) === 10).length, 0, 'network a has no attached endpoint on host 1');
+    assert.equal(detached.filter((f) => cookieVni(f.cookie) === 11).length, 18);
+
+    const input = classicInput(1);
+    delete input.tunnelOfport;
+    const noTunnel = desiredFlows(input);
+    const kinds = new Set(noTunnel.map((f) => cookieKind(f.cookie)));
+    assert.ok(!kinds.has('unicast-remote') && !kinds.has('classify-tunnel'));
+    assert.equal(noTunnel.filter((f) => cookieKind(f.cookie) === 'arp-responder').length, 2, 'only local addresses are answered');
+    const sim = simFor(input);
+    const r = sim.process({ inPort: PORT_A, frame: arpRequest({ ...h(1), target: IP(2) }) });
+    assert.equal(kindOf(r), 'bum-drop');
+  });
+});
+
+void describe('pipeline output properties', () => {
+  void it('is deterministic, sorted, and has no two flows with one identity', () => {
+    const rng = mulberry32(7);
+    for (const host of [1, 2, 3]) {
+      const ref = desiredFlows(classicInput(host));
+      for (let i = 0; i < 10; i++) {
+        const shuffled = classicInput(host, { endpoints: shuffle(classicEndpoints(), rng), networks: shuffle([NET_A, NET_B], rng) });
+        assert.deepEqual(desiredFlows(shuffled), ref);
+      }
+      const ids = ref.map(flowIdentity);
+      assert.equal(new Set(ids).size, ids.length);
+      for (let i = 1; i < ref.length; i++) {
+        const [a, b] = [ref[i - 1]!, ref[i]!];
+        assert.ok(a.tableId < b.tableId || (a.tableId === b.tableId && a.priority >= b.priority), 'table order, then lookup order');
+      }
+    }
+  });
+
+  void it('emits only flows of the families tables.ts documents, with the generation left at 0', () => {
+    const families = new Set(TABLES.flatMap((t) => t.families.map((f) => `${t.id}/${f.priority}/${f.kind}`)));
+    for (const f of desiredFlows(classicInput(1))) {
+      assert.ok(families.has(`${f.tableId}/${f.priority}/${cookieKind(f.cookie)}`), `undocumented flow ${flowIdentity(f)}`);
+      assert.equal((f.cookie >> 32n) & 0xffffn, 0n);
+    }
+  });
+
+  void it('resolves registry conflicts deterministically and reports them', () => {
+    const endpoints = [
+      ...classicEndpoints(),
+      // Same MAC as h2 in the same network, moved to host 3 with a higher sequence number.
+      endpoint({ net: 'a/net', mac: MAC(2), ips: [IP(2)], host: 3, port: 'h2', seq: 2 }),
+      // An IP claimed twice in one network.
+      endpoint({ net: 'a/net', mac: MAC(9), ips: [IP(3)], host: 2, port: 'h9' }),
+      // Same port and MAC in two networks on host 1.
+      endpoint({ net: 'c/net', mac: MAC(1), ips: [IP(1)], host: 1, port: 'h1' }),
+      endpoint({ net: 'ghost/net', mac: MAC(1), ips: [IP(1)], host: 1, port: 'h1' }),
+    ];
+    const input = classicInput(1, { endpoints, networks: [NET_A, NET_B, network('c', 'net', 12)] });
+    const plan = planPipeline(input);
+    const ids = plan.flows.map(flowIdentity);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.equal(plan.problems.length, 4, plan.problems.map((p) => p.message).join('\n'));
+    const sim = simFor(input);
+    const toH2 = sim.process({ inPort: PORT_A, frame: ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(1), dstIp: IP(2) }) });
+    assert.deepEqual(toH2.outputs[0]?.tunnel, { dst: VTEP(3), id: 10n }, 'the moved endpoint (higher seq) wins');
+    const classify = sim.process({ inPort: PORT_A, frame: ipv4Frame({ src: MAC(1), dst: MAC(3), srcIp: IP(1), dstIp: IP(3) }) });
+    assert.equal(cookieVni(classify.matchedFlows[0]!.cookie), 10, 'the lower VNI keeps the port');
+    assert.deepEqual(desiredFlows({ ...input, endpoints: [...endpoints].reverse() }), plan.flows);
+  });
+
+  void it('loads into the simulator, which checks prerequisites and goto order like a switch', () => {
+    const sim: FlowSim = simFor(classicInput(3));
+    assert.equal(sim.flows().length, 40);
+    assert.equal(HOST(3), classicInput(3).hostId);
+  });
+});
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(xs: T[], rng: () => number): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
