@@ -1,0 +1,120 @@
+// The one function that turns the difference between desired and installed into changes, and the one
+// function that turns changes into FLOW_MOD bodies. Both are pure: the reconciler sends, the session writes.
+import { isOwnCookie, withGeneration } from './cookie.js';
+import { makeEntry, type FlowTable, type TableEntry } from './table.js';
+import type { FlowModBody } from './oftypes.js';
+
+/**
+ * - add: the identity is not installed.
+ * - replace: the identity is installed with a different cookie (a foreign flow, or another kind/VNI):
+ *   sent as ADD, which replaces the entry in place (OpenFlow 1.3 MODIFY cannot change a cookie).
+ * - modify: same identity and cookie, different instructions: MODIFY_STRICT keeps counters and duration.
+ * - delete: installed, no longer desired (bumless's stale flows and foreign flows alike), DELETE_STRICT.
+ */
+export type ChangeOp = 'add' | 'replace' | 'modify' | 'delete';
+
+export interface Change {
+  op: ChangeOp;
+  /** For add/replace/modify: the desired entry with the cookie to write; for delete: the installed entry. */
+  entry: TableEntry;
+}
+
+export interface DiffSummary {
+  adds: number;
+  replaces: number;
+  mods: number;
+  dels: number;
+  foreignDeleted: number;
+}
+
+export interface Diff {
+  /** Ordered for safe splitting across several bundles: adds and replaces, then modifies, then deletes. */
+  changes: Change[];
+  summary: DiffSummary;
+}
+
+/**
+ * Difference between desired and installed. `keys`, when given, limits the comparison to those
+ * identities (incremental updates); otherwise every identity of both tables is compared.
+ * A desired flow whose instructions and cookie data match the installed one is left alone, whatever
+ * generation the installed cookie carries: after a restart nothing that is still right is rewritten.
+ */
+export function diffTables(desired: FlowTable, installed: FlowTable, generation: number, keys?: Iterable<string>): Diff {
+  const adds: Change[] = [];
+  const mods: Change[] = [];
+  const dels: Change[] = [];
+  const summary: DiffSummary = { adds: 0, replaces: 0, mods: 0, dels: 0, foreignDeleted: 0 };
+
+  const visit = (key: string): void => {
+    const want = desired.get(key);
+    const have = installed.get(key);
+    if (want === undefined) {
+      if (have !== undefined) {
+        dels.push({ op: 'delete', entry: have });
+        summary.dels++;
+        if (!isOwnCookie(have.flow.cookie)) summary.foreignDeleted++;
+      }
+      return;
+    }
+    if (have === undefined) {
+      adds.push({ op: 'add', entry: stamp(want, generation) });
+      summary.adds++;
+      return;
+    }
+    if (have.cdata !== want.cdata) {
+      adds.push({ op: 'replace', entry: stamp(want, generation) });
+      summary.replaces++;
+      return;
+    }
+    if (have.ikey !== want.ikey) {
+      // MODIFY keeps the installed cookie; record the flow as it will be on the switch.
+      const flow = { ...want.flow, cookie: have.flow.cookie };
+      mods.push({ op: 'modify', entry: { key, flow, ikey: want.ikey, cdata: have.cdata } });
+      summary.mods++;
+    }
+  };
+
+  if (keys === undefined) {
+    for (const k of desired.keys()) visit(k);
+    for (const k of installed.keys()) if (!desired.has(k)) visit(k);
+  } else {
+    for (const k of new Set(keys)) visit(k);
+  }
+  return { changes: [...adds, ...mods, ...dels], summary };
+}
+
+function stamp(e: TableEntry, generation: number): TableEntry {
+  const cookie = withGeneration(e.flow.cookie, generation);
+  if (cookie === e.flow.cookie) return e;
+  return makeEntry({ ...e.flow, cookie }, e.key);
+}
+
+/** Applies confirmed changes to the installed table. */
+export function applyChanges(installed: FlowTable, changes: Iterable<Change>): void {
+  for (const c of changes) {
+    if (c.op === 'delete') installed.delete(c.entry.key);
+    else installed.putEntry(c.entry);
+  }
+}
+
+/** FLOW_MOD body for one change: strict commands by identity, never a wildcard delete. */
+export function changeToFlowMod(c: Change): FlowModBody {
+  const f = c.entry.flow;
+  const command = c.op === 'delete' ? 'DELETE_STRICT' : c.op === 'modify' ? 'MODIFY_STRICT' : 'ADD';
+  return {
+    command,
+    // cookie_mask 0: strict modify/delete select by identity alone, whoever owns the flow.
+    cookie: f.cookie,
+    cookieMask: 0n,
+    tableId: f.tableId,
+    idleTimeout: 0,
+    hardTimeout: 0,
+    priority: f.priority,
+    bufferId: 'NO_BUFFER',
+    outPort: 'ANY',
+    outGroup: 'ANY',
+    flags: [],
+    match: f.match,
+    instructions: c.op === 'delete' ? [] : f.instructions,
+  };
+}

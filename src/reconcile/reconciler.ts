@@ -1,0 +1,359 @@
+// Level-based reconciliation (issue #4 item 6): the desired table comes from the pipeline, the installed
+// table is learned from the switch (a FLOW dump on every connect) and then kept from what the switch
+// confirmed. One loop turns their difference into bundles; nothing else writes flows.
+//
+// - Registry changes arrive as full sets (setDesired) or deltas (updateDesired); both only mark
+//   identities dirty and schedule a run after `batchMs`, so a burst of changes becomes one bundle.
+// - A run diffs the dirty identities (all of them after a dump), splits the changes into bundles of at
+//   most `maxBundleFlows` flow mods (adds first, deletes last, so a split never opens a gap), and applies
+//   each bundle atomically; the barrier after the commit confirms the generation.
+// - A rejected bundle is rolled back by the switch (ATOMIC): the error is logged and counted, the flow
+//   the switch named is set aside until its desired form changes, and the tables are re-dumped.
+import { EventEmitter } from 'node:events';
+import { realTimers, type TimerHandle, type Timers } from '../switch/clock.js';
+import type { BundleResult, Logger, OfpErrorRecord } from '../switch/session.js';
+import { cookieGeneration, isOwnCookie, newestGeneration, nextGeneration } from './cookie.js';
+import { applyChanges, changeToFlowMod, diffTables, type Change, type DiffSummary } from './diff.js';
+import { flowKey } from './identity.js';
+import { FlowTable, type DesiredFlow } from './table.js';
+import type { FlowModBody, FlowStats, Match } from './oftypes.js';
+
+/** What the reconciler needs from the switch session (OpenFlowSession implements it). */
+export interface FlowSwitch {
+  readonly state: string;
+  dumpFlows(filter?: object, timeoutMs?: number): Promise<FlowStats[]>;
+  bundle(mods: readonly FlowModBody[], opts?: { timeoutMs?: number }): Promise<BundleResult>;
+  on(event: 'connected' | 'disconnected', cb: () => void): unknown;
+  off(event: 'connected' | 'disconnected', cb: () => void): unknown;
+}
+
+export interface ReconcilerOptions {
+  timers?: Timers;
+  logger?: Logger;
+  /** Coalescing window for incremental updates. */
+  batchMs?: number;
+  /** Flow mods per bundle; larger diffs are split. */
+  maxBundleFlows?: number;
+  /** Time allowed for a dump or for one bundle's commit and barrier. */
+  switchTimeoutMs?: number;
+  /** Delay before retrying after a rejected bundle, doubled per consecutive failure up to 30 s. */
+  retryMs?: number;
+}
+
+export interface FlowIdentity {
+  tableId: number;
+  priority: number;
+  match: Match;
+}
+
+export interface ReconcileRun {
+  at: number;
+  generation: number;
+  adds: number;
+  replaces: number;
+  mods: number;
+  dels: number;
+  foreignDeleted: number;
+  bundles: number;
+  durationMs: number;
+  full: boolean;
+}
+
+export interface ReconcileStatus {
+  desired: number;
+  installed: number;
+  inSync: boolean;
+  generation: number;
+  /** Generation whose last bundle the switch confirmed with a barrier. */
+  confirmedGeneration: number;
+  lastRun?: ReconcileRun;
+  runs: number;
+  dumps: number;
+  flowModsSent: number;
+  errors: number;
+  /** Flows the switch rejected; not retried until their desired form changes. */
+  rejected: { key: string; error: string }[];
+}
+
+export interface ReconcilerEvents {
+  reconciled: [ReconcileRun];
+  error: [OfpErrorRecord];
+  idle: [];
+}
+
+export class Reconciler extends EventEmitter<ReconcilerEvents> {
+  readonly #sw: FlowSwitch;
+  readonly #timers: Timers;
+  readonly #log: Logger;
+  readonly #batchMs: number;
+  readonly #maxBundle: number;
+  readonly #swTimeout: number;
+  readonly #retryMs: number;
+
+  readonly #desired = new FlowTable();
+  readonly #installed = new FlowTable();
+  /** Identities to compare on the next run; 'all' after a dump or a full set. */
+  #dirty: Set<string> | 'all' = 'all';
+  #needDump = true;
+  #generation = 0;
+  #confirmedGeneration = 0;
+  #timer: TimerHandle | undefined;
+  #running = false;
+  #started = false;
+  #failures = 0;
+  readonly #rejected = new Map<string, { ikey: string; cdata: bigint; error: string }>();
+  #lastRun: ReconcileRun | undefined;
+  #runs = 0;
+  #dumps = 0;
+  #flowModsSent = 0;
+  #errors = 0;
+  readonly #onConnected = (): void => {
+    this.#needDump = true;
+    this.#schedule(0);
+  };
+  readonly #onDisconnected = (): void => {
+    // What the switch has is unknown until the next dump.
+    this.#needDump = true;
+  };
+
+  constructor(sw: FlowSwitch, opts: ReconcilerOptions = {}) {
+    super();
+    this.#sw = sw;
+    this.#timers = opts.timers ?? realTimers;
+    this.#log = opts.logger ?? { debug() {}, info() {}, warn() {}, error() {} };
+    this.#batchMs = opts.batchMs ?? 5;
+    this.#maxBundle = opts.maxBundleFlows ?? 25000;
+    this.#swTimeout = opts.switchTimeoutMs ?? 60000;
+    this.#retryMs = opts.retryMs ?? 1000;
+  }
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#sw.on('connected', this.#onConnected);
+    this.#sw.on('disconnected', this.#onDisconnected);
+    if (this.#sw.state === 'connected') this.#onConnected();
+  }
+
+  stop(): void {
+    this.#started = false;
+    this.#sw.off('connected', this.#onConnected);
+    this.#sw.off('disconnected', this.#onDisconnected);
+    if (this.#timer) this.#timers.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Replaces the whole desired table (a full recompute of the pipeline). */
+  setDesired(flows: Iterable<DesiredFlow>): void {
+    const keys = new Set<string>(this.#desired.keys());
+    this.#desired.clear();
+    for (const f of flows) keys.add(this.#desired.put(f).key);
+    this.#markDirty(keys);
+  }
+
+  /** Applies a delta to the desired table (incremental pipeline output). */
+  updateDesired(delta: { upsert?: Iterable<DesiredFlow>; remove?: Iterable<FlowIdentity> }): void {
+    const keys: string[] = [];
+    for (const id of delta.remove ?? []) {
+      const k = flowKey(id.tableId, id.priority, id.match);
+      this.#desired.delete(k);
+      keys.push(k);
+    }
+    for (const f of delta.upsert ?? []) keys.push(this.#desired.put(f).key);
+    this.#markDirty(keys);
+  }
+
+  /** Forgets what is known about the switch and re-reads it on the next run. */
+  resync(): void {
+    this.#needDump = true;
+    this.#schedule(0);
+  }
+
+  get desired(): FlowTable {
+    return this.#desired;
+  }
+
+  get installed(): FlowTable {
+    return this.#installed;
+  }
+
+  status(): ReconcileStatus {
+    return {
+      desired: this.#desired.size,
+      installed: this.#installed.size,
+      inSync: this.#isInSync(),
+      generation: this.#generation,
+      confirmedGeneration: this.#confirmedGeneration,
+      ...(this.#lastRun && { lastRun: this.#lastRun }),
+      runs: this.#runs,
+      dumps: this.#dumps,
+      flowModsSent: this.#flowModsSent,
+      errors: this.#errors,
+      rejected: [...this.#rejected].map(([key, r]) => ({ key, error: r.error })),
+    };
+  }
+
+  /** Resolves once the switch has everything desired (or the flows it rejected set aside). */
+  whenIdle(): Promise<void> {
+    if (!this.#running && this.#timer === undefined && !this.#needDump && this.#dirtyEmpty()) return Promise.resolve();
+    return new Promise((resolve) => this.once('idle', () => resolve()));
+  }
+
+  #isInSync(): boolean {
+    if (this.#needDump) return false;
+    const d = diffTables(this.#desired, this.#installed, this.#generation || 1);
+    return d.changes.every((c) => this.#isSetAside(c));
+  }
+
+  #dirtyEmpty(): boolean {
+    return this.#dirty !== 'all' && this.#dirty.size === 0;
+  }
+
+  #markDirty(keys: Iterable<string>): void {
+    if (this.#dirty !== 'all') for (const k of keys) this.#dirty.add(k);
+    this.#schedule(this.#batchMs);
+  }
+
+  #schedule(ms: number): void {
+    if (!this.#started || this.#running) return;
+    if (this.#timer !== undefined) {
+      if (ms > 0) return; // already coalescing
+      this.#timers.clearTimeout(this.#timer);
+    }
+    this.#timer = this.#timers.setTimeout(() => {
+      this.#timer = undefined;
+      void this.#run();
+    }, ms);
+  }
+
+  async #run(): Promise<void> {
+    if (this.#running || !this.#started) return;
+    this.#running = true;
+    let retryIn: number | undefined;
+    try {
+      while (this.#started && this.#sw.state === 'connected') {
+        if (this.#needDump) await this.#dump();
+        if (this.#dirtyEmpty()) break;
+        const ok = await this.#apply();
+        if (!ok) {
+          retryIn = Math.min(30000, this.#retryMs * 2 ** this.#failures);
+          this.#failures++;
+          break;
+        }
+        this.#failures = 0;
+      }
+    } catch (err) {
+      // The connection went away or timed out: the next 'connected' starts over with a dump.
+      this.#needDump = true;
+      this.#log.warn({ err: (err as Error).message }, 'reconcile interrupted');
+      if (this.#sw.state === 'connected') retryIn = this.#retryMs;
+    } finally {
+      this.#running = false;
+    }
+    if (retryIn !== undefined) this.#schedule(retryIn);
+    else if (!this.#dirtyEmpty() && this.#sw.state === 'connected') this.#schedule(this.#batchMs);
+    else if (!this.#needDump && this.#dirtyEmpty()) this.emit('idle');
+  }
+
+  async #dump(): Promise<void> {
+    const flows = await this.#sw.dumpFlows({}, this.#swTimeout);
+    this.#dumps++;
+    this.#installed.clear();
+    const gens: number[] = [];
+    for (const f of flows) {
+      this.#installed.put({ tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie });
+      if (isOwnCookie(f.cookie)) gens.push(cookieGeneration(f.cookie));
+    }
+    // Continue after the newest generation on the switch, so a restarted agent never reuses one.
+    const newest = newestGeneration(gens);
+    if (this.#generation === 0 || (newest !== 0 && newestGeneration([newest, this.#generation]) === newest)) this.#generation = newest;
+    this.#needDump = false;
+    this.#dirty = 'all';
+    this.#log.debug({ installed: this.#installed.size, generation: this.#generation }, 'read installed flows');
+  }
+
+  #isSetAside(c: Change): boolean {
+    if (c.op === 'delete') return false;
+    const r = this.#rejected.get(c.entry.key);
+    const want = this.#desired.get(c.entry.key);
+    return r !== undefined && want !== undefined && r.ikey === want.ikey && r.cdata === want.cdata;
+  }
+
+  /** One diff, applied in one or more bundles. Returns false when the switch rejected something. */
+  async #apply(): Promise<boolean> {
+    const started = this.#timers.now();
+    const dirty = this.#dirty;
+    this.#dirty = new Set();
+    const full = dirty === 'all';
+    // Set-aside flows whose desired form changed get another chance.
+    for (const [k, r] of this.#rejected) {
+      const want = this.#desired.get(k);
+      if (!want || want.ikey !== r.ikey || want.cdata !== r.cdata) this.#rejected.delete(k);
+    }
+    const gen = nextGeneration(this.#generation);
+    const diff = diffTables(this.#desired, this.#installed, gen, full ? undefined : dirty);
+    const changes = diff.changes.filter((c) => !this.#isSetAside(c));
+    if (changes.length === 0) return true;
+    this.#generation = gen;
+
+    let bundles = 0;
+    for (let i = 0; i < changes.length; i += this.#maxBundle) {
+      const chunk = changes.slice(i, i + this.#maxBundle);
+      const result = await this.#sw.bundle(chunk.map(changeToFlowMod), { timeoutMs: this.#swTimeout });
+      bundles++;
+      this.#flowModsSent += chunk.length;
+      if (!result.committed) {
+        this.#onRejected(result, chunk);
+        return false;
+      }
+      applyChanges(this.#installed, chunk);
+    }
+    this.#confirmedGeneration = gen;
+    const run: ReconcileRun = {
+      at: started,
+      generation: gen,
+      ...summarize(changes),
+      bundles,
+      durationMs: this.#timers.now() - started,
+      full,
+    };
+    this.#lastRun = run;
+    this.#runs++;
+    this.#log.info(run, 'flows reconciled');
+    this.emit('reconciled', run);
+    return true;
+  }
+
+  #onRejected(result: BundleResult, chunk: Change[]): void {
+    this.#errors++;
+    const byKey = new Map(chunk.map((c) => [c.entry.key, c]));
+    for (const e of result.errors) {
+      this.emit('error', e);
+      if (!e.flow || typeof e.flow.tableId !== 'number') continue;
+      const key = flowKey(e.flow.tableId, e.flow.priority, e.flow.match);
+      const c = byKey.get(key);
+      const want = this.#desired.get(key);
+      if (c && c.op !== 'delete' && want) this.#rejected.set(key, { ikey: want.ikey, cdata: want.cdata, error: e.text });
+    }
+    this.#log.error(
+      { bundleId: result.bundleId, flowMods: result.messages, errors: result.errors.map((e) => e.text) },
+      'switch rejected a flow bundle; re-reading its flows',
+    );
+    // ATOMIC: nothing of this bundle was applied. Re-read to be sure of what the switch has.
+    this.#needDump = true;
+  }
+}
+
+function summarize(changes: Change[]): DiffSummary {
+  const out: DiffSummary = { adds: 0, replaces: 0, mods: 0, dels: 0, foreignDeleted: 0 };
+  for (const c of changes) {
+    if (c.op === 'add') out.adds++;
+    else if (c.op === 'replace') out.replaces++;
+    else if (c.op === 'modify') out.mods++;
+    else {
+      out.dels++;
+      if (!isOwnCookie(c.entry.flow.cookie)) out.foreignDeleted++;
+    }
+  }
+  return out;
+}
