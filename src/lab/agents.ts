@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LabError } from './errors.js';
 import { AGENT_API_PORT, agentConfig, hostPaths } from './plan.js';
+import { ensureCa, ensureHostCert } from './pki.js';
 import type { HostPaths } from './plan.js';
 import type { HostState, LabState } from './state.js';
 import { BUMLESS_BIN, CHILD_PATH, REPO_ROOT, livePid, processAlive, sleep, stopProcess } from './system.js';
@@ -86,6 +87,7 @@ function logTail(file: string): string {
 export async function startAgents(state: LabState, labDir: string, opts: AgentStartOptions = {}): Promise<void> {
   const hosts = selectHosts(state, opts.host);
   if (!(await hasAgentCommand())) throw new LabError(NO_AGENT_MESSAGE);
+  await ensureCa(state.name, labDir);
   const peers = state.hosts.map((h) => ({ id: h.id, underlayIp: h.underlayIp, paths: hostPaths(labDir, h.id) }));
   for (const h of hosts) {
     const paths = hostPaths(labDir, h.id);
@@ -94,7 +96,8 @@ export async function startAgents(state: LabState, labDir: string, opts: AgentSt
       opts.progress?.(`lab ${state.name}: ${h.id}: agent already running (pid ${running})`);
       continue;
     }
-    const config = agentConfig(state.encap, { id: h.id, underlayIp: h.underlayIp, paths }, peers);
+    const tls = await ensureHostCert(labDir, paths.dir, h.id, h.underlayIp);
+    const config = agentConfig(state.encap, { id: h.id, underlayIp: h.underlayIp, paths }, peers, tls);
     mkdirSync(paths.agentData, { recursive: true });
     writeFileSync(paths.agentConfig, `${JSON.stringify(config, null, 2)}\n`);
     const log = openSync(paths.agentLog, 'a');

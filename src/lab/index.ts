@@ -15,3 +15,4 @@ export type { HostPaths, UnderlayPlan } from './plan.js';
 export { agentConfig, containerMtu, defaultUnderlay, underlayPlan, names, parseNamespace, ENCAPS, ENCAP_OVERHEAD } from './plan.js';
 export type { RunResult } from './system.js';
 export type { Encap } from '../registry/model.js';
+export { ensureCa, ensureHostCert, caFiles } from './pki.js';

@@ -215,8 +215,16 @@ export interface AgentHostInfo {
   paths: HostPaths;
 }
 
-/** The configuration file of a lab host's agent, validated against the agent's own schema. */
-export function agentConfig(encap: Encap, host: AgentHostInfo, peers: AgentHostInfo[]): AgentConfig {
+/**
+ * The configuration file of a lab host's agent, validated against the agent's own schema. The mesh
+ * runs over TLS with the lab's certificates (see pki.ts), so peers are wss:// URLs.
+ */
+export function agentConfig(
+  encap: Encap,
+  host: AgentHostInfo,
+  peers: AgentHostInfo[],
+  meshTls: { ca: string; cert: string; key: string },
+): AgentConfig {
   return AgentConfig.parse({
     hostId: host.id,
     vtepIp: host.underlayIp,
@@ -229,7 +237,8 @@ export function agentConfig(encap: Encap, host: AgentHostInfo, peers: AgentHostI
     api: { listen: `${host.underlayIp}:${AGENT_API_PORT}` },
     mesh: {
       listen: `${host.underlayIp}:${AGENT_MESH_PORT}`,
-      peers: peers.filter((p) => p.id !== host.id).map((p) => ({ hostId: p.id, url: `ws://${p.underlayIp}:${AGENT_MESH_PORT}` })),
+      tls: meshTls,
+      peers: peers.filter((p) => p.id !== host.id).map((p) => ({ hostId: p.id, url: `wss://${p.underlayIp}:${AGENT_MESH_PORT}` })),
     },
   });
 }

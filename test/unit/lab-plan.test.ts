@@ -91,12 +91,13 @@ void describe('socket paths', () => {
 
 void describe('agent configuration', () => {
   const dir = '/run/bumless/labs/t1';
+  const tls = { ca: `${dir}/pki/ca.crt`, cert: `${dir}/h1/mesh.crt`, key: `${dir}/h1/mesh.key` };
   const hosts = [1, 2, 3].map((i) => ({ id: `h${i}`, underlayIp: `192.168.100.1${i}`, paths: hostPaths(dir, `h${i}`) }));
 
   void it('matches the agent schema and points at the host\'s own Open vSwitch', () => {
     const [h1] = hosts;
     assert.ok(h1);
-    const config = agentConfig('geneve', h1, hosts);
+    const config = agentConfig('geneve', h1, hosts, tls);
     assert.deepEqual(AgentConfig.parse(JSON.parse(JSON.stringify(config))), config);
     assert.equal(config.hostId, 'h1');
     assert.equal(config.vtepIp, '192.168.100.11');
@@ -107,13 +108,14 @@ void describe('agent configuration', () => {
     assert.equal(config.openflow.target, `unix:${dir}/h1/br-int.mgmt`);
     assert.equal(config.api.listen, '192.168.100.11:8080');
     assert.equal(config.mesh.listen, '192.168.100.11:7471');
+    assert.deepEqual(config.mesh.tls, tls);
   });
 
   void it('lists every other host as a mesh peer, never itself', () => {
     const [, h2] = hosts;
     assert.ok(h2);
-    const peers = agentConfig('vxlan', h2, hosts).mesh.peers;
+    const peers = agentConfig('vxlan', h2, hosts, tls).mesh.peers;
     assert.deepEqual(peers.map((p) => p.hostId), ['h1', 'h3']);
-    assert.deepEqual(peers.map((p) => p.url), ['ws://192.168.100.11:7471', 'ws://192.168.100.13:7471']);
+    assert.deepEqual(peers.map((p) => p.url), ['wss://192.168.100.11:7471', 'wss://192.168.100.13:7471']);
   });
 });
