@@ -34,6 +34,8 @@ export interface RouteDeps {
   defaultQuota: Quota;
   /** How long a registration waits for the switch to confirm its flows before answering 202. */
   installTimeoutMs: number;
+  /** Serve /metrics without a token (it names every tenant's networks, so only where the port is private). */
+  metricsPublic: boolean;
   /** Builds the OpenAPI document (set by the server once all routes exist). */
   openapi: () => unknown;
 }
@@ -168,8 +170,11 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
       },
     }),
     route({
-      method: 'GET', path: '/metrics', operationId: 'metrics', summary: 'Prometheus metrics (text exposition format 0.0.4)', tag: 'health', access: 'none',
-      responses: { 200: { description: 'metrics', contentType: 'text/plain; version=0.0.4' } },
+      method: 'GET', path: '/metrics', operationId: 'metrics', summary: 'Prometheus metrics (text exposition format 0.0.4); admin token unless configured public', tag: 'health',
+      access: d.metricsPublic ? 'none' : 'admin',
+      responses: d.metricsPublic
+        ? { 200: { description: 'metrics', contentType: 'text/plain; version=0.0.4' } }
+        : { 200: { description: 'metrics', contentType: 'text/plain; version=0.0.4' }, ...common, ...forbidden },
       handler: async () => {
         const [status, peers, stats, alarms] = await Promise.all([d.status?.status(), d.mesh?.peers(), registry.stats(), registry.alarms()]);
         const text = renderMetrics({ ...(status ? { status } : {}), ...(peers ? { peers } : {}), stats, alarms, api: d.metrics });

@@ -44,6 +44,8 @@ export interface ApiOptions {
   /** Default 5000 ms. */
   installTimeoutMs?: number;
   clock?: Clock;
+  /** Serve /metrics without a token. Default false: it names every tenant's networks, so scrape with the admin token. */
+  metricsPublic?: boolean;
   /** PEM file paths (config api.tls): serve HTTPS, TLS 1.2 or later. */
   tls?: { cert: string; key: string };
   version?: string;
@@ -93,6 +95,7 @@ export function buildApi(opts: ApiOptions): Api {
     clock,
     defaultQuota: opts.defaultQuota ?? { networks: 64, endpoints: 4096 },
     installTimeoutMs: opts.installTimeoutMs ?? 5000,
+    metricsPublic: opts.metricsPublic ?? false,
     openapi: () => (doc ??= openApiDocument(routes, { version: opts.version ?? '0.1.0' })),
   });
 
