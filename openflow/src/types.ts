@@ -115,7 +115,7 @@ export type Match = Oxm[];
 // Actions, spec 7.2.5 (enum ofp_action_type), plus the Nicira actions an ARP responder needs.
 
 /** A reference to a field for NXAST_REG_MOVE: the NXM/OXM header identifies the field. */
-export type FieldRef = OxmFieldName | { oxmClass: number; oxmField: number; length: number };
+export type FieldRef = OxmFieldName | { oxmClass: number; oxmField: number; length: number; hasMask?: boolean };
 
 export type Action =
   | { type: 'OUTPUT'; port: PortNo; maxLen?: number | 'NO_BUFFER' }

@@ -1,0 +1,86 @@
+// OXM prerequisites, spec 7.2.3.6 (table 11): a field may appear in a match only when the fields
+// it depends on are matched exactly to the right values; the switch rejects the flow with
+// OFPBMC_BAD_PREREQ otherwise. Checked here so the pipeline finds out before the switch does.
+import type { Match, OxmFieldName, OxmKnown } from './types.js';
+
+interface Prereq {
+  field: OxmFieldName;
+  /** Allowed exact values; empty means "present with any value other than 0". */
+  values: number[];
+}
+
+const ETH_IP = { field: 'eth_type', values: [0x0800, 0x86dd] } as const;
+const ETH_IPV4 = { field: 'eth_type', values: [0x0800] } as const;
+const ETH_IPV6 = { field: 'eth_type', values: [0x86dd] } as const;
+const ETH_ARP = { field: 'eth_type', values: [0x0806] } as const;
+const ETH_MPLS = { field: 'eth_type', values: [0x8847, 0x8848] } as const;
+const proto = (p: number): Prereq => ({ field: 'ip_proto', values: [p] });
+
+const PREREQS: Partial<Record<OxmFieldName, Prereq>> = {
+  in_phy_port: { field: 'in_port', values: [] },
+  vlan_pcp: { field: 'vlan_vid', values: [] }, // VLAN_VID != OFPVID_NONE
+  ip_dscp: { ...ETH_IP, values: [...ETH_IP.values] },
+  ip_ecn: { ...ETH_IP, values: [...ETH_IP.values] },
+  ip_proto: { ...ETH_IP, values: [...ETH_IP.values] },
+  ipv4_src: { ...ETH_IPV4, values: [...ETH_IPV4.values] },
+  ipv4_dst: { ...ETH_IPV4, values: [...ETH_IPV4.values] },
+  tcp_src: proto(6), tcp_dst: proto(6),
+  udp_src: proto(17), udp_dst: proto(17),
+  sctp_src: proto(132), sctp_dst: proto(132),
+  icmpv4_type: proto(1), icmpv4_code: proto(1),
+  arp_op: { ...ETH_ARP, values: [...ETH_ARP.values] },
+  arp_spa: { ...ETH_ARP, values: [...ETH_ARP.values] },
+  arp_tpa: { ...ETH_ARP, values: [...ETH_ARP.values] },
+  arp_sha: { ...ETH_ARP, values: [...ETH_ARP.values] },
+  arp_tha: { ...ETH_ARP, values: [...ETH_ARP.values] },
+  ipv6_src: { ...ETH_IPV6, values: [...ETH_IPV6.values] },
+  ipv6_dst: { ...ETH_IPV6, values: [...ETH_IPV6.values] },
+  ipv6_flabel: { ...ETH_IPV6, values: [...ETH_IPV6.values] },
+  ipv6_exthdr: { ...ETH_IPV6, values: [...ETH_IPV6.values] },
+  icmpv6_type: proto(58), icmpv6_code: proto(58),
+  ipv6_nd_target: { field: 'icmpv6_type', values: [135, 136] },
+  ipv6_nd_sll: { field: 'icmpv6_type', values: [135] },
+  ipv6_nd_tll: { field: 'icmpv6_type', values: [136] },
+  mpls_label: { ...ETH_MPLS, values: [...ETH_MPLS.values] },
+  mpls_tc: { ...ETH_MPLS, values: [...ETH_MPLS.values] },
+  mpls_bos: { ...ETH_MPLS, values: [...ETH_MPLS.values] },
+  pbb_isid: { field: 'eth_type', values: [0x88e7] },
+};
+
+export type PrereqResult = { ok: true } | { ok: false; field: OxmFieldName; missing: string };
+
+function isExact(o: OxmKnown): boolean {
+  if (o.mask === undefined) return true;
+  // A mask of all ones is an exact match written the long way.
+  const m = o.mask;
+  if (typeof m === 'number') return m === 0xffff || m === 0xff || m === 0xffffffff;
+  return false;
+}
+
+function describe(p: Prereq): string {
+  if (p.values.length === 0) return p.field;
+  const hex = p.field === 'eth_type';
+  return `${p.field}=${p.values.map((v) => (hex ? `0x${v.toString(16).padStart(4, '0')}` : String(v))).join('|')}`;
+}
+
+/**
+ * Checks every field's prerequisites. On failure names the first field whose prerequisite is not
+ * met and what is missing, e.g. { field: 'arp_tpa', missing: 'eth_type=0x0806' }.
+ */
+export function checkPrerequisites(match: Match): PrereqResult {
+  const byField = new Map<string, OxmKnown>();
+  for (const o of match) if (o.field !== 'raw') byField.set(o.field, o);
+  for (const o of match) {
+    if (o.field === 'raw') continue;
+    const pre = PREREQS[o.field];
+    if (pre === undefined) continue;
+    const have = byField.get(pre.field);
+    let ok = have !== undefined && isExact(have);
+    if (ok && have !== undefined) {
+      const v = have.value;
+      ok = pre.values.length === 0 ? v !== 0 : typeof v === 'number' && pre.values.includes(v);
+    }
+    if (!ok) return { ok: false, field: o.field, missing: describe(pre) };
+  }
+  return { ok: true };
+}

@@ -1,0 +1,123 @@
+// The encoder's output buffer (node-postgres pg-protocol's Writer): one growing Buffer, big-endian
+// primitives written byte by byte (no per-field allocation), and length fields reserved and
+// back-patched once the enclosed bytes are known, so callers never compute lengths by hand.
+import { OFEncodeError } from './errors.js';
+
+const U32 = 0x100000000n;
+
+export class Writer {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(size = 4096) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Make room for n more bytes. */
+  ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = v & 0xff;
+  }
+
+  u16(v: number): void {
+    this.ensure(2);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = (v >>> 8) & 0xff;
+    b[p++] = v & 0xff;
+    this.pos = p;
+  }
+
+  u24(v: number): void {
+    this.ensure(3);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = (v >>> 16) & 0xff;
+    b[p++] = (v >>> 8) & 0xff;
+    b[p++] = v & 0xff;
+    this.pos = p;
+  }
+
+  u32(v: number): void {
+    this.ensure(4);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = (v >>> 24) & 0xff;
+    b[p++] = (v >>> 16) & 0xff;
+    b[p++] = (v >>> 8) & 0xff;
+    b[p++] = v & 0xff;
+    this.pos = p;
+  }
+
+  u64(v: bigint): void {
+    if (v === 0n) {
+      this.zeros(8);
+      return;
+    }
+    if (v < 0n || v >= 0x10000000000000000n) throw new OFEncodeError('OF_BAD_VALUE', `${v} does not fit 64 bits`);
+    this.u32(Number(v / U32));
+    this.u32(Number(v % U32));
+  }
+
+  zeros(n: number): void {
+    this.ensure(n);
+    this.buf.fill(0, this.pos, this.pos + n);
+    this.pos += n;
+  }
+
+  bytes(src: Uint8Array): void {
+    this.ensure(src.length);
+    this.buf.set(src, this.pos);
+    this.pos += src.length;
+  }
+
+  /** Writes a string NUL-padded to exactly n bytes (spec char[] fields); truncates a longer one. */
+  fixedString(s: string, n: number): void {
+    this.ensure(n);
+    const written = this.buf.write(s, this.pos, n - 1, 'utf8');
+    this.buf.fill(0, this.pos + written, this.pos + n);
+    this.pos += n;
+  }
+
+  /** Pads with zero bytes to the next multiple of 8 counted from `from`. */
+  pad8(from: number): void {
+    const rem = (this.pos - from) & 7;
+    if (rem !== 0) this.zeros(8 - rem);
+  }
+
+  patch16(at: number, v: number): void {
+    this.buf[at] = (v >>> 8) & 0xff;
+    this.buf[at + 1] = v & 0xff;
+  }
+
+  /** Writes the length of everything since `start` into the u16 at `at`; fails beyond 65535. */
+  patchLength16(at: number, start: number, what: string): void {
+    const len = this.pos - start;
+    if (len > 0xffff) throw new OFEncodeError('OF_TOO_LONG', `${what} is ${len} bytes, more than the 65535 a length field holds`);
+    this.patch16(at, len);
+  }
+
+  /** The bytes written so far, copied out (the writer's buffer is reused). */
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  /** The bytes written so far, as a view on the writer's buffer: valid until the next write or reset. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+}
