@@ -318,6 +318,11 @@ export function oxmText(oxm: Match[number]): string {
   return `${oxm.field}=${show(norm.value)}${norm.mask !== undefined ? '/' + show(norm.mask) : ''}`;
 }
 
+/** An all-zeros mask makes a field a wildcard, so it is left out (as the switch leaves it out). */
 export function matchText(match: Match): string {
-  return match.map(oxmText).sort().join(',');
+  return match
+    .filter((o) => o.field === 'raw' || oxmBits(o).mask !== 0n)
+    .map(oxmText)
+    .sort()
+    .join(',');
 }

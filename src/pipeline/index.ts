@@ -5,3 +5,4 @@ export * from './cookie.js';
 export * from './desired.js';
 export { matchText, FieldError } from './fields.js';
 export { PipelineBook } from './incremental.js';
+export { formatFlow } from './format.js';

@@ -1,4 +1,4 @@
-// Cookie layout: marker, generation, VNI and kind must land in the documented bits.
+// Cookie layout: marker, generation, VNI and kind must land in the documented bits; and the flow printer.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -12,6 +12,7 @@ import {
   networkCookieFilter,
   withGeneration,
 } from '../../src/pipeline/cookie.js';
+import { formatFlow } from '../../src/pipeline/format.js';
 
 void describe('cookies', () => {
   void it('place marker, VNI and kind in bits 63-48, 31-8 and 7-0', () => {
@@ -44,5 +45,34 @@ void describe('cookies', () => {
   void it('keeps kind values unique', () => {
     const values = Object.values(FlowKind);
     assert.equal(new Set(values).size, values.length);
+  });
+});
+
+void describe('formatFlow', () => {
+  void it('prints a flow as one ovs-ofctl-like line', () => {
+    const line = formatFlow({
+      tableId: 30,
+      priority: 100,
+      cookie: makeCookie('unicast-remote', 10),
+      match: [
+        { field: 'metadata', value: 10n, mask: 0x1ffffffn },
+        { field: 'eth_dst', value: 'aa:aa:aa:aa:aa:02' },
+      ],
+      instructions: [
+        {
+          type: 'APPLY_ACTIONS',
+          actions: [
+            { type: 'SET_FIELD', field: { field: 'tun_dst', value: '192.168.100.2' } },
+            { type: 'SET_FIELD', field: { field: 'tunnel_id', value: 10n } },
+            { type: 'OUTPUT', port: 1 },
+          ],
+        },
+      ],
+    });
+    assert.equal(
+      line,
+      'cookie=0xb1e5000000000a08, table=30, priority=100,eth_dst=aa:aa:aa:aa:aa:02,metadata=0xa/0x1ffffff actions=set_field:192.168.100.2->tun_dst,set_field:0xa->tun_id,output:1',
+    );
+    assert.match(formatFlow({ tableId: 0, priority: 5, cookie: 0n, match: [{ field: 'eth_type', value: 0x0806 }], instructions: [] }), /eth_type=0x0806 actions=drop$/);
   });
 });

@@ -39,6 +39,7 @@ void describe('field codec', () => {
     ]);
     assert.equal(a, b);
     assert.equal(a, 'eth_dst=aa:00:00:00:00:01,metadata=0xa/0xffffff');
+    assert.equal(matchText([{ field: 'tunnel_id', value: 0n, mask: 0n }, { field: 'in_port', value: 'LOCAL' }]), 'in_port=4294967294');
     assert.deepEqual(oxmFromBits('ipv4_src', 0x0a0a0a01n, 0xffffffffn), { field: 'ipv4_src', value: '10.10.10.1' });
   });
 

@@ -1,0 +1,54 @@
+// Flows as one line of ovs-ofctl-like text, for logs, `--explain` style output and docs/pipeline.md.
+// Field names are the OXM names, which ovs-ofctl also accepts (tunnel_id is printed as tun_id).
+import type { Action, Instruction } from './of.js';
+import { matchText } from './fields.js';
+import type { DesiredFlow } from './desired.js';
+
+const hex = (v: bigint) => `0x${v.toString(16)}`;
+const name = (f: string) => (f === 'tunnel_id' ? 'tun_id' : f);
+
+function formatAction(a: Action): string {
+  switch (a.type) {
+    case 'OUTPUT':
+      return `output:${String(a.port)}`;
+    case 'SET_FIELD': {
+      const v = a.field.value;
+      return `set_field:${typeof v === 'bigint' ? hex(v) : String(v)}->${name(a.field.field)}`;
+    }
+    case 'NX_REG_MOVE': {
+      const ref = (r: typeof a.src, ofs: number) => `${typeof r === 'string' ? name(r) : `${r.oxmClass}:${r.oxmField}`}[${ofs}..${ofs + a.nBits - 1}]`;
+      return `move:${ref(a.src, a.srcOfs)}->${ref(a.dst, a.dstOfs)}`;
+    }
+    default:
+      return a.type.toLowerCase();
+  }
+}
+
+function formatInstruction(i: Instruction): string {
+  switch (i.type) {
+    case 'APPLY_ACTIONS':
+      return i.actions.map(formatAction).join(',');
+    case 'WRITE_ACTIONS':
+      return `write_actions(${i.actions.map(formatAction).join(',')})`;
+    case 'WRITE_METADATA':
+      return `write_metadata:${hex(i.metadata)}/${hex(i.metadataMask)}`;
+    case 'GOTO_TABLE':
+      return `goto_table:${i.tableId}`;
+    case 'CLEAR_ACTIONS':
+      return 'clear_actions';
+    case 'METER':
+      return `meter:${i.meterId}`;
+    case 'EXPERIMENTER':
+      return `experimenter:${i.experimenter}`;
+  }
+}
+
+export function formatFlow(f: DesiredFlow): string {
+  const match = matchText(f.match)
+    .split(',')
+    .filter((x) => x !== '')
+    .map((x) => x.replace(/^tunnel_id=/, 'tun_id=').replace(/^eth_type=(\d+)$/, (_m, n: string) => `eth_type=0x${Number(n).toString(16).padStart(4, '0')}`))
+    .join(',');
+  const actions = f.instructions.length === 0 ? 'drop' : f.instructions.map(formatInstruction).join(',');
+  return `cookie=${hex(f.cookie)}, table=${f.tableId}, priority=${f.priority}${match ? ',' + match : ''} actions=${actions}`;
+}
