@@ -191,10 +191,18 @@ export class Lab {
     const lab = new Lab(state);
     const started = Date.now();
     progress(`lab ${name}: ${existing ? 'checking' : 'building'} ${hosts} hosts (${encap}, underlay ${plan.cidr})`);
-    await lab.ensureUnderlay();
-    const results = await Promise.allSettled(state.hosts.map((h) => lab.ensureHost(h, progress)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    try {
+      await lab.ensureUnderlay();
+      // Every host finishes its steps even when another fails, so the lab is left in a known state.
+      const results = await Promise.allSettled(state.hosts.map((h) => lab.ensureHost(h, progress)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } catch (err) {
+      if (err instanceof LabError) {
+        err.message += `\nlab "${name}" is partly built: fix the cause and run \`bumless lab up --lab ${name}\` again, or remove it with \`bumless lab down --lab ${name}\``;
+      }
+      throw err;
+    }
     progress(`lab ${name}: ${hosts} hosts up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (opts.agents) await lab.startAgents({ progress });
     return lab;

@@ -90,6 +90,7 @@ void describe('lab failures', () => {
     const r = await cli(['lab', 'up', '--lab', bad, '--hosts', '2']);
     assert.equal(r.exitCode, 1);
     assert.match(r.stderr, /^bumless lab up: h2: `bash \S+ovs-host\.sh ovs-start --dir \S+\/h2 --netns t\d+e-h2` failed \(exit 1\): .*ovsdb/m);
+    assert.match(r.stderr, /is partly built: .* or remove it with `bumless lab down --lab t\d+e`/);
     const list = await cli(['lab', 'list', '--json']);
     assert.equal(list.exitCode, 0);
     assert.ok((JSON.parse(list.stdout) as Array<{ name: string }>).some((l) => l.name === bad));

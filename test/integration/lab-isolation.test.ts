@@ -3,12 +3,17 @@
 // take the other's namespaces by prefix).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import { Lab } from '../../src/lab/index.js';
+import type { LabStatus } from '../../src/lab/index.js';
 import { installStaticFlows, namespacesOf, ping, running } from '../support/lab-checks.js';
 
 void describe('two labs at once', () => {
   const a = `t${process.pid}i`;
   const b = `t${process.pid}ib`;
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'bumless.js');
+  const cli = (args: string[]) => execa(process.execPath, [bin, ...args], { reject: false });
   const underlay = '192.168.222.0/24';
   let labA: Lab;
   let labB: Lab;
@@ -58,5 +63,28 @@ void describe('two labs at once', () => {
       Lab.list().filter((l) => l.name === a || l.name === b).map((l) => l.name),
       [b],
     );
+  });
+
+  void it('the command line shows the surviving lab and runs commands in its namespaces', async () => {
+    const json = await cli(['lab', 'status', '--lab', b, '--json']);
+    assert.equal(json.exitCode, 0, json.stderr);
+    const status = JSON.parse(json.stdout) as LabStatus;
+    assert.deepEqual(status.hosts.map((h) => h.ns), [`${b}-h1`, `${b}-h2`]);
+    assert.deepEqual(status.containers.map((c) => [c.name, c.host, c.ip, c.mac]), [
+      ['x1', 'h1', '10.9.0.1/24', '02:00:00:00:09:01'],
+      ['x2', 'h2', '10.9.0.2/24', '02:00:00:00:09:02'],
+    ]);
+    assert.ok(status.containers.every((c) => typeof c.ofport === 'number'));
+    const human = await cli(['lab', 'status', '--lab', b]);
+    assert.match(human.stdout, new RegExp(`^h2 +${b}-h2 +192\\.168\\.222\\.12 +pid \\d+ +pid \\d+`, 'm'));
+    assert.match(human.stdout, /^x1 +h1 +t\d+ib-c-x1 +10\.9\.0\.1\/24 +02:00:00:00:09:01 +1450 +c-x1 \(ofport \d+\)/m);
+    const exec = await cli(['lab', 'exec', '--lab', b, '--container', 'x2', '--', 'ip', '-o', '-4', 'addr', 'show', 'eth0']);
+    assert.equal(exec.exitCode, 0);
+    assert.match(exec.stdout, /10\.9\.0\.2\/24/);
+    const code = await cli(['lab', 'exec', '--lab', b, '--host', 'h1', '--', 'sh', '-c', 'exit 7']);
+    assert.equal(code.exitCode, 7);
+    const noSuch = await cli(['lab', 'exec', '--lab', b, '--container', 'nope', '--', 'true']);
+    assert.equal(noSuch.exitCode, 1);
+    assert.match(noSuch.stderr, /has no container "nope"/);
   });
 });
