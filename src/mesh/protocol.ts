@@ -1,0 +1,111 @@
+// Mesh protocol messages (docs/mesh-protocol.md). One JSON object per WebSocket text frame, each
+// validated with zod before anything acts on it. Every way a frame can be wrong has a stable code
+// that goes back to the peer in a NOTIFICATION before the connection is closed.
+import { z } from 'zod';
+import { Name, ReplicatedRecord, VersionVector } from '../registry/model.js';
+
+export const PROTOCOL_VERSION = 1;
+export const SUPPORTED_VERSIONS: readonly number[] = [1];
+
+export const OpenMsg = z
+  .object({
+    type: z.literal('open'),
+    version: z.number().int().positive(),
+    hostId: Name,
+    reflector: z.boolean(),
+    holdMs: z.number().int().min(300).max(3_600_000),
+    vv: VersionVector,
+  })
+  .strict();
+
+export const UpdateMsg = z
+  .object({
+    type: z.literal('update'),
+    records: z.array(ReplicatedRecord).max(100_000),
+    /** "After these records you hold everything I hold up to this vector"; absent during the initial sync. */
+    vv: VersionVector.optional(),
+  })
+  .strict();
+
+export const EndOfRibMsg = z
+  .object({
+    type: z.literal('eor'),
+    vv: VersionVector,
+    /** The sync carried every record (the receiver was behind a collected tombstone): prune the rest. */
+    full: z.boolean(),
+  })
+  .strict();
+
+export const KeepaliveMsg = z.object({ type: z.literal('keepalive') }).strict();
+
+/** Reflector -> client: the hosts this reflector has a synchronised session with. */
+export const PeersMsg = z.object({ type: z.literal('peers'), up: z.array(Name).max(10_000) }).strict();
+
+export const NotificationCode = z.enum([
+  'malformed-json',
+  'invalid-message',
+  'unsupported-frame',
+  'unsupported-version',
+  'fsm-error',
+  'host-id-mismatch',
+  'not-authorized',
+  'hold-timer-expired',
+  'connection-collision',
+  'send-queue-overflow',
+  'internal-error',
+  'shutdown',
+]);
+export type NotificationCode = z.infer<typeof NotificationCode>;
+
+export const NotificationMsg = z
+  .object({ type: z.literal('notification'), code: NotificationCode, reason: z.string().max(1000) })
+  .strict();
+
+export const MeshMessage = z.discriminatedUnion('type', [OpenMsg, UpdateMsg, EndOfRibMsg, KeepaliveMsg, PeersMsg, NotificationMsg]);
+export type MeshMessage = z.infer<typeof MeshMessage>;
+export type OpenMsg = z.infer<typeof OpenMsg>;
+
+/** WebSocket close codes used with each notification (RFC 6455 s.7.4.1). */
+export function closeCodeFor(code: NotificationCode): number {
+  switch (code) {
+    case 'host-id-mismatch':
+    case 'not-authorized':
+      return 1008;
+    case 'shutdown':
+    case 'connection-collision':
+      return 1001;
+    case 'internal-error':
+    case 'send-queue-overflow':
+      return 1011;
+    case 'hold-timer-expired':
+      return 4000;
+    default:
+      return 1002;
+  }
+}
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: NotificationCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Parses one text frame; throws ProtocolError with the code to send back. */
+export function parseMessage(text: string): MeshMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ProtocolError('malformed-json', `frame is not JSON: ${(err as Error).message.slice(0, 200)}`);
+  }
+  const r = MeshMessage.safeParse(json);
+  if (!r.success) {
+    const first = r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ProtocolError('invalid-message', `invalid message: ${first.join('; ')}`);
+  }
+  return r.data;
+}

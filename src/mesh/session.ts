@@ -1,0 +1,367 @@
+// One mesh session with one peer, independent of the transport (WebSocket in production, an
+// in-memory pipe in unit tests). The state machine (docs/mesh-protocol.md):
+//   open-sent --OPEN ok--> syncing --peer's END_OF_RIB--> established --close--> closed
+// On the peer's OPEN we snapshot what it misses (registry.changesSince(its vector)), queue it and an
+// END_OF_RIB, and from then on queue every committed batch as a delta. A session relies on its
+// transport being ordered and reliable (TCP): a vector in UPDATE/END_OF_RIB vouches for everything
+// sent before it on the same session.
+import type { Logger } from 'pino';
+import type { Registry, ReplicateBatch, Timers } from '../registry/registry.js';
+import type { ReplicatedRecord, VersionVector } from '../registry/model.js';
+import type { MeshMessage, NotificationCode, OpenMsg } from './protocol.js';
+import { PROTOCOL_VERSION, ProtocolError, SUPPORTED_VERSIONS, closeCodeFor, parseMessage } from './protocol.js';
+
+export interface Transport {
+  /** Sends one text frame; `done` runs once it has been handed to the socket. */
+  send(text: string, done: (err?: Error) => void): void;
+  /** Bytes queued in the transport and not yet written to the socket. */
+  bufferedAmount(): number;
+  close(code: number, reason: string): void;
+  pause?(): void;
+  resume?(): void;
+}
+
+export type SessionState = 'open-sent' | 'syncing' | 'established' | 'closed';
+
+export interface SessionHooks {
+  /** The peer's OPEN was accepted. Return false to drop this session (collision); it is then closed. */
+  onOpen(s: PeerSession): boolean;
+  /** The peer's END_OF_RIB was applied: its data is current. */
+  onSynced(s: PeerSession): void;
+  /** A reflector told us which hosts it reaches. */
+  onPeers(s: PeerSession, up: string[]): void;
+  onClose(s: PeerSession, code: NotificationCode | 'transport', reason: string): void;
+}
+
+export interface SessionOptions {
+  registry: Registry;
+  hostId: string;
+  reflector: boolean;
+  transport: Transport;
+  direction: 'inbound' | 'outbound';
+  /** Outbound: the configured peer's host id; its OPEN must claim exactly this id. */
+  expectedHostId?: string;
+  /** Host ids named by the peer's TLS certificate (CN and SAN); undefined only for in-memory tests. */
+  certNames?: readonly string[];
+  /** Returns a reason when this host id may not peer with us. */
+  authorize(hostId: string): string | undefined;
+  keepaliveMs: number;
+  holdMs: number;
+  maxPayload: number;
+  timers: Timers;
+  log: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+  hooks: SessionHooks;
+  /** Records queued beyond this close the session; the peer resyncs by version vector on reconnect. */
+  maxQueuedRecords?: number;
+}
+
+interface QueuedBatch {
+  parts: string[];
+  /** Vector vouched for once every part is sent (omitted during the initial sync). */
+  vv?: VersionVector;
+}
+
+type QueueItem = QueuedBatch | { control: string };
+
+const MAX_RECORDS_PER_FRAME = 2000;
+
+export class PeerSession {
+  state: SessionState = 'open-sent';
+  peerHostId: string | undefined;
+  peerReflector = false;
+  readonly since: number = Date.now();
+  lastError: string | undefined;
+  readonly counters = { framesIn: 0, framesOut: 0, recordsIn: 0, recordsOut: 0, rejected: 0 };
+
+  private readonly o: SessionOptions;
+  private holdMs: number;
+  private holdTimer: unknown;
+  private keepaliveTimer: unknown;
+  private readonly queue: QueueItem[] = [];
+  private queuedRecords = 0;
+  private sending = false;
+  private inbound: Promise<void> = Promise.resolve();
+  private inboundDepth = 0;
+  private paused = false;
+  private syncKeys: Set<string> | undefined = new Set();
+  private readonly onReplicate = (b: ReplicateBatch): void => this.enqueueDelta(b);
+  private subscribed = false;
+
+  get direction(): 'inbound' | 'outbound' {
+    return this.o.direction;
+  }
+
+  constructor(opts: SessionOptions) {
+    this.o = opts;
+    this.holdMs = opts.holdMs;
+  }
+
+  /** Sends our OPEN and starts the hold timer (the peer must answer within it). */
+  start(): void {
+    const open: OpenMsg = {
+      type: 'open',
+      version: PROTOCOL_VERSION,
+      hostId: this.o.hostId,
+      reflector: this.o.reflector,
+      holdMs: this.o.holdMs,
+      vv: this.o.registry.versionVector(),
+    };
+    this.sendControl(open);
+    this.resetHold();
+  }
+
+  /** One text frame from the transport. Never throws: protocol errors close this session only. */
+  receive(text: string): void {
+    if (this.state === 'closed') return;
+    this.counters.framesIn++;
+    this.resetHold();
+    let msg: MeshMessage;
+    try {
+      msg = parseMessage(text);
+    } catch (err) {
+      const e = err as ProtocolError;
+      this.close(e.code, e.message);
+      return;
+    }
+    // Applying records is asynchronous (it waits for the fsync); frames are handled strictly in
+    // order, and the transport is paused while many are waiting, which pushes back on the peer.
+    this.inboundDepth++;
+    if (this.inboundDepth > 8 && !this.paused && this.o.transport.pause) {
+      this.paused = true;
+      this.o.transport.pause();
+    }
+    this.inbound = this.inbound
+      .then(() => this.handle(msg))
+      .catch((err: unknown) => {
+        if (err instanceof ProtocolError) this.close(err.code, err.message);
+        else {
+          this.o.log.error({ err, peer: this.peerHostId }, 'mesh: failed to apply a message');
+          this.close('internal-error', (err as Error).message);
+        }
+      })
+      .finally(() => {
+        this.inboundDepth--;
+        if (this.paused && this.inboundDepth <= 2) {
+          this.paused = false;
+          this.o.transport.resume?.();
+        }
+      });
+  }
+
+  /** A non-text frame is a protocol violation. */
+  receiveBinary(): void {
+    this.close('unsupported-frame', 'binary frames are not part of the mesh protocol');
+  }
+
+  /** Sends a NOTIFICATION (best effort) and closes the transport. Idempotent. */
+  close(code: NotificationCode, reason: string): void {
+    if (this.state === 'closed') return;
+    const level = code === 'shutdown' || code === 'connection-collision' ? 'info' : 'warn';
+    this.o.log[level]({ peer: this.peerHostId, code, reason }, 'mesh: closing session');
+    this.lastError = `${code}: ${reason}`;
+    try {
+      this.o.transport.send(JSON.stringify({ type: 'notification', code, reason: reason.slice(0, 1000) }), () => {});
+    } catch {
+      // The transport may already be gone; closing is what matters.
+    }
+    this.o.transport.close(closeCodeFor(code), `${code}: ${reason}`.slice(0, 120));
+    this.teardown(code, reason);
+  }
+
+  /** The transport closed underneath us. */
+  transportClosed(reason: string): void {
+    if (this.state === 'closed') return;
+    this.lastError ??= reason;
+    this.teardown('transport', reason);
+  }
+
+  queued(): number {
+    return this.queuedRecords;
+  }
+
+  sendPeers(up: string[]): void {
+    if (this.state === 'syncing' || this.state === 'established') this.sendControl({ type: 'peers', up });
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  private async handle(msg: MeshMessage): Promise<void> {
+    if (this.state === 'closed') return;
+    if (msg.type === 'notification') {
+      this.o.log.warn({ peer: this.peerHostId, code: msg.code, reason: msg.reason }, 'mesh: peer closed the session');
+      this.lastError = `peer: ${msg.code}: ${msg.reason}`;
+      this.o.transport.close(1000, 'notification received');
+      this.teardown('transport', `peer sent ${msg.code}`);
+      return;
+    }
+    if (this.state === 'open-sent') {
+      if (msg.type !== 'open') throw new ProtocolError('fsm-error', `expected OPEN, got ${msg.type.toUpperCase()}`);
+      this.acceptOpen(msg);
+      return;
+    }
+    switch (msg.type) {
+      case 'open':
+        throw new ProtocolError('fsm-error', 'second OPEN on an open session');
+      case 'keepalive':
+        return;
+      case 'update': {
+        this.counters.recordsIn += msg.records.length;
+        if (this.syncKeys) for (const r of msg.records) this.syncKeys.add(r.key);
+        const res = await this.o.registry.applyRemote(msg.records, this.peerHostId!, msg.vv);
+        this.counters.rejected += res.rejected;
+        return;
+      }
+      case 'eor': {
+        if (this.state !== 'syncing') throw new ProtocolError('fsm-error', 'second END_OF_RIB');
+        await this.o.registry.applyRemote([], this.peerHostId!, msg.vv);
+        if (msg.full && this.syncKeys) {
+          const pruned = await this.o.registry.pruneAfterFullSync(this.syncKeys, msg.vv);
+          this.o.log.info({ peer: this.peerHostId, pruned }, 'mesh: full resync done');
+        }
+        this.syncKeys = undefined;
+        this.state = 'established';
+        this.o.hooks.onSynced(this);
+        return;
+      }
+      case 'peers':
+        if (!this.peerReflector) throw new ProtocolError('fsm-error', 'PEERS from a peer that is not a reflector');
+        this.o.hooks.onPeers(this, msg.up);
+        return;
+    }
+  }
+
+  private acceptOpen(msg: OpenMsg): void {
+    if (!SUPPORTED_VERSIONS.includes(msg.version)) {
+      throw new ProtocolError('unsupported-version', `protocol version ${msg.version} is not supported; this agent speaks ${SUPPORTED_VERSIONS.join(', ')}`);
+    }
+    if (msg.hostId === this.o.hostId) throw new ProtocolError('host-id-mismatch', `peer claims our own host id "${msg.hostId}"`);
+    if (this.o.expectedHostId !== undefined && msg.hostId !== this.o.expectedHostId) {
+      throw new ProtocolError('host-id-mismatch', `peer claims host id "${msg.hostId}" but the configured peer is "${this.o.expectedHostId}"`);
+    }
+    if (this.o.certNames !== undefined && !this.o.certNames.includes(msg.hostId)) {
+      throw new ProtocolError('host-id-mismatch', `peer claims host id "${msg.hostId}" but its certificate names ${this.o.certNames.map((n) => `"${n}"`).join(', ') || 'nothing'}`);
+    }
+    const denied = this.o.authorize(msg.hostId);
+    if (denied) throw new ProtocolError('not-authorized', denied);
+    this.peerHostId = msg.hostId;
+    this.peerReflector = msg.reflector;
+    this.holdMs = Math.min(this.o.holdMs, msg.holdMs);
+    this.state = 'syncing';
+    if (!this.o.hooks.onOpen(this)) {
+      this.close('connection-collision', `another session with "${msg.hostId}" is kept`);
+      return;
+    }
+    this.resetHold();
+    this.keepaliveTimer = this.o.timers.setTimeout(() => this.keepalive(), Math.min(this.o.keepaliveMs, Math.floor(this.holdMs / 3)));
+    // Snapshot and subscription happen in the same turn: every commit after the snapshot reaches
+    // the listener, every commit before it is in the snapshot.
+    const { records, vv, full } = this.o.registry.changesSince(msg.vv);
+    this.o.registry.on('replicate', this.onReplicate);
+    this.subscribed = true;
+    if (records.length) this.enqueue({ parts: records.map((r) => JSON.stringify(r)) });
+    this.queue.push({ control: JSON.stringify({ type: 'eor', vv, full }) });
+    this.o.log.info({ peer: msg.hostId, direction: this.o.direction, sending: records.length, full }, 'mesh: session open, initial sync');
+    this.flush();
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  private enqueueDelta(b: ReplicateBatch): void {
+    if (this.state === 'closed') return;
+    // Reflectors relay everything; other agents announce only what they originated (full mesh:
+    // every origin talks to every peer itself), and vouch only for their own counter.
+    const records: ReplicatedRecord[] = this.o.reflector ? b.records : b.records.filter((r) => r.origin === this.o.hostId);
+    const vv: VersionVector = this.o.reflector ? b.vv : { [this.o.hostId]: b.vv[this.o.hostId] ?? 0 };
+    if (!records.length && !this.o.reflector) return;
+    this.enqueue({ parts: records.map((r) => JSON.stringify(r)), vv });
+    this.flush();
+  }
+
+  private enqueue(item: QueuedBatch): void {
+    this.queue.push(item);
+    this.queuedRecords += item.parts.length;
+    const max = this.o.maxQueuedRecords ?? 500_000;
+    if (this.queuedRecords > max) this.close('send-queue-overflow', `more than ${max} records queued for a slow peer; it will resync on reconnect`);
+  }
+
+  private sendControl(msg: MeshMessage): void {
+    this.queue.push({ control: JSON.stringify(msg) });
+    this.flush();
+  }
+
+  /** Back-pressure: stop while the socket holds more than a few frames; resume from send callbacks. */
+  private flush(): void {
+    if (this.sending || this.state === 'closed') return;
+    const highWater = Math.max(1 << 20, this.o.maxPayload * 2);
+    while (this.queue.length && this.o.transport.bufferedAmount() < highWater) {
+      const frame = this.nextFrame();
+      if (frame === undefined) continue;
+      this.sending = true;
+      this.counters.framesOut++;
+      let called = false;
+      let returned = false;
+      this.o.transport.send(frame, (err) => {
+        called = true;
+        if (err) {
+          this.transportClosed(`send failed: ${err.message}`);
+          return;
+        }
+        if (!returned) return;
+        this.sending = false;
+        this.flush();
+      });
+      returned = true;
+      // Over the high-water mark: wait for the socket to take the frame (its callback resumes).
+      if (!called && this.o.transport.bufferedAmount() >= highWater) return;
+      this.sending = false;
+    }
+  }
+
+  private nextFrame(): string | undefined {
+    const head = this.queue[0]!;
+    if ('control' in head) {
+      this.queue.shift();
+      return head.control;
+    }
+    // Split a batch into frames under maxPayload; the vouched vector rides on the last frame only.
+    const budget = Math.floor(this.o.maxPayload * 0.9) - 200 - (head.vv ? JSON.stringify(head.vv).length : 0);
+    let size = 0;
+    let n = 0;
+    while (n < head.parts.length && n < MAX_RECORDS_PER_FRAME && (n === 0 || size + head.parts[n]!.length + 1 <= budget)) {
+      size += head.parts[n]!.length + 1;
+      n++;
+    }
+    const parts = head.parts.splice(0, n);
+    this.queuedRecords -= parts.length;
+    const last = head.parts.length === 0;
+    if (last) this.queue.shift();
+    if (!parts.length && !(last && head.vv)) return undefined;
+    this.counters.recordsOut += parts.length;
+    const vv = last && head.vv ? `,"vv":${JSON.stringify(head.vv)}` : '';
+    return `{"type":"update","records":[${parts.join(',')}]${vv}}`;
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private keepalive(): void {
+    if (this.state === 'closed') return;
+    if (this.queue.length === 0) this.sendControl({ type: 'keepalive' });
+    this.keepaliveTimer = this.o.timers.setTimeout(() => this.keepalive(), Math.min(this.o.keepaliveMs, Math.floor(this.holdMs / 3)));
+  }
+
+  private resetHold(): void {
+    if (this.holdTimer !== undefined) this.o.timers.clearTimeout(this.holdTimer);
+    this.holdTimer = this.o.timers.setTimeout(() => this.close('hold-timer-expired', `nothing received for ${this.holdMs} ms`), this.holdMs);
+  }
+
+  private teardown(code: NotificationCode | 'transport', reason: string): void {
+    this.state = 'closed';
+    if (this.holdTimer !== undefined) this.o.timers.clearTimeout(this.holdTimer);
+    if (this.keepaliveTimer !== undefined) this.o.timers.clearTimeout(this.keepaliveTimer);
+    if (this.subscribed) this.o.registry.off('replicate', this.onReplicate);
+    this.subscribed = false;
+    this.queue.length = 0;
+    this.queuedRecords = 0;
+    this.o.hooks.onClose(this, code, reason);
+  }
+}

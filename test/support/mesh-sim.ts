@@ -1,0 +1,272 @@
+// An in-memory network for mesh sessions: every connection is a pair of FIFO frame queues (a TCP
+// connection is ordered), and the test decides which queue delivers next, so frames of different
+// connections interleave in any order. Faults: a connection can be cut (both ends see it close,
+// frames in flight are lost), a link partitioned, and an old, already delivered update replayed
+// (a duplicate arriving late over another path).
+import { PeerSession } from '../../src/mesh/session.js';
+import type { Transport } from '../../src/mesh/session.js';
+import type { Timers } from '../../src/registry/registry.js';
+import type { TestNode } from './registry-fixtures.js';
+
+export class FakeTimers implements Timers {
+  private next = 1;
+  private readonly pending = new Map<number, { at: number; fn: () => void }>();
+  now = 0;
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.pending.set(id, { at: this.now + ms, fn });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.pending.delete(h as number);
+  }
+  /** Runs every timer due within `ms`, in time order. */
+  advance(ms: number): void {
+    const end = this.now + ms;
+    for (;;) {
+      let best: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.pending) if (e[1].at <= end && (!best || e[1].at < best[1].at)) best = e;
+      if (!best) break;
+      this.pending.delete(best[0]);
+      this.now = best[1].at;
+      best[1].fn();
+    }
+    this.now = end;
+  }
+}
+
+/** Small deterministic PRNG (mulberry32) so a failing seed can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Pipe {
+  frames: string[];
+  to: PeerSession;
+}
+
+interface Conn {
+  id: number;
+  a: string;
+  b: string;
+  ab: Pipe;
+  ba: Pipe;
+  sa: PeerSession;
+  sb: PeerSession;
+  open: boolean;
+}
+
+export interface SimOptions {
+  reflectors?: string[];
+  /** Which pairs connect; default every pair (full mesh). */
+  pairs?: Array<[string, string]>;
+  timers?: FakeTimers;
+  maxPayload?: number;
+}
+
+const quietLog = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+
+export class SimNet {
+  readonly timers: FakeTimers;
+  private readonly nodes = new Map<string, TestNode>();
+  private readonly conns = new Map<string, Conn>();
+  private readonly delivered: Array<{ to: string; frame: string; conn: number }> = [];
+  private readonly partitioned = new Set<string>();
+  private nextId = 1;
+  readonly pairs: Array<[string, string]>;
+  /** Per node: which hosts it currently reaches (direct or via a reflector), as the Mesh computes it. */
+  private readonly reach = new Map<string, { synced: Set<string>; via: Map<string, Set<string>>; reachable: Set<string> }>();
+
+  constructor(
+    nodes: TestNode[],
+    private readonly opts: SimOptions = {},
+  ) {
+    this.timers = opts.timers ?? new FakeTimers();
+    for (const n of nodes) {
+      this.nodes.set(n.hostId, n);
+      this.reach.set(n.hostId, { synced: new Set(), via: new Map(), reachable: new Set() });
+    }
+    const ids = nodes.map((n) => n.hostId);
+    this.pairs = opts.pairs ?? ids.flatMap((a, i) => ids.slice(i + 1).map((b): [string, string] => [a, b]));
+  }
+
+  private key(a: string, b: string): string {
+    return a < b ? `${a}|${b}` : `${b}|${a}`;
+  }
+
+  isReflector(h: string): boolean {
+    return this.opts.reflectors?.includes(h) ?? false;
+  }
+
+  /** Opens a connection a -> b (if none is open and the link is not partitioned). */
+  connect(a: string, b: string): void {
+    const k = this.key(a, b);
+    if (this.conns.get(k)?.open || this.partitioned.has(k)) return;
+    const id = this.nextId++;
+    const conn = { id, a, b, open: true } as Conn;
+    const mk = (self: string, peer: string, out: () => Pipe, direction: 'inbound' | 'outbound'): PeerSession => {
+      const transport: Transport = {
+        send: (text, done) => {
+          if (conn.open) out().frames.push(text);
+          done();
+        },
+        bufferedAmount: () => 0,
+        close: () => this.cut(conn),
+      };
+      const node = this.nodes.get(self)!;
+      return new PeerSession({
+        registry: node.registry,
+        hostId: self,
+        reflector: this.isReflector(self),
+        transport,
+        direction,
+        ...(direction === 'outbound' ? { expectedHostId: peer } : {}),
+        certNames: [peer],
+        authorize: () => undefined,
+        keepaliveMs: 3000,
+        holdMs: 9000,
+        maxPayload: this.opts.maxPayload ?? 1 << 20,
+        timers: this.timers,
+        log: quietLog,
+        hooks: {
+          onOpen: () => true,
+          onSynced: (s) => this.onSynced(self, s.peerHostId!),
+          onPeers: (s, up) => this.onPeers(self, s.peerHostId!, up),
+          onClose: (s) => this.onClosed(self, s.peerHostId),
+        },
+      });
+    };
+    conn.sa = mk(a, b, () => conn.ab, 'outbound');
+    conn.sb = mk(b, a, () => conn.ba, 'inbound');
+    conn.ab = { frames: [], to: conn.sb };
+    conn.ba = { frames: [], to: conn.sa };
+    this.conns.set(k, conn);
+    conn.sa.start();
+    conn.sb.start();
+  }
+
+  connectAll(): void {
+    for (const [a, b] of this.pairs) this.connect(a, b);
+  }
+
+  /** The connection breaks: frames in flight are lost, both ends see the transport close. */
+  cut(conn: Conn): void {
+    if (!conn.open) return;
+    conn.open = false;
+    conn.ab.frames.length = 0;
+    conn.ba.frames.length = 0;
+    conn.sa.transportClosed('cut');
+    conn.sb.transportClosed('cut');
+  }
+
+  cutRandom(r: () => number): void {
+    const open = [...this.conns.values()].filter((c) => c.open);
+    if (open.length) this.cut(open[Math.floor(r() * open.length)]!);
+  }
+
+  partition(a: string, b: string): void {
+    const k = this.key(a, b);
+    this.partitioned.add(k);
+    const c = this.conns.get(k);
+    if (c) this.cut(c);
+  }
+
+  heal(): void {
+    this.partitioned.clear();
+  }
+
+  /** Delivers the next frame of a random connection direction. Returns false when nothing is queued. */
+  deliverRandom(r: () => number): boolean {
+    const pipes: Array<{ pipe: Pipe; conn: Conn; to: string }> = [];
+    for (const c of this.conns.values()) {
+      if (!c.open) continue;
+      if (c.ab.frames.length) pipes.push({ pipe: c.ab, conn: c, to: c.b });
+      if (c.ba.frames.length) pipes.push({ pipe: c.ba, conn: c, to: c.a });
+    }
+    if (!pipes.length) return false;
+    const p = pipes[Math.floor(r() * pipes.length)]!;
+    const frame = p.pipe.frames.shift()!;
+    if (frame.startsWith('{"type":"update"')) this.delivered.push({ to: p.to, frame, conn: p.conn.id });
+    p.pipe.to.receive(frame);
+    return true;
+  }
+
+  /** Replays an update that was already delivered once, straight into the receiver's registry. */
+  async replayOld(r: () => number): Promise<void> {
+    if (!this.delivered.length) return;
+    const d = this.delivered[Math.floor(r() * this.delivered.length)]!;
+    const msg = JSON.parse(d.frame) as { records: never[]; vv?: Record<string, number> };
+    await this.nodes.get(d.to)!.registry.applyRemote(msg.records, 'replay', msg.vv);
+  }
+
+  queued(): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (c.open) n += c.ab.frames.length + c.ba.frames.length;
+    return n;
+  }
+
+  /** Lets asynchronous applies and commits finish and their batches reach the queues. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      await new Promise((res) => setImmediate(res));
+      for (const n of this.nodes.values()) await n.registry.settled();
+    }
+  }
+
+  /** Delivers everything (in random order) until no frame is left anywhere. */
+  async drain(r: () => number, maxSteps = 200_000): Promise<void> {
+    for (let i = 0; i < maxSteps; i++) {
+      if (!this.deliverRandom(r)) {
+        await this.settle();
+        if (this.queued() === 0) return;
+      } else if (i % 8 === 0) await this.settle();
+    }
+    throw new Error('simulation did not quiesce');
+  }
+
+  // Reachability as src/mesh/mesh.ts computes it.
+  private onSynced(self: string, peer: string): void {
+    this.reach.get(self)!.synced.add(peer);
+    this.recompute(self);
+  }
+  private onPeers(self: string, peer: string, up: string[]): void {
+    this.reach.get(self)!.via.set(peer, new Set(up));
+    this.recompute(self);
+  }
+  private onClosed(self: string, peer: string | undefined): void {
+    if (peer === undefined) return;
+    const st = this.reach.get(self)!;
+    st.synced.delete(peer);
+    st.via.delete(peer);
+    this.recompute(self);
+  }
+  private recompute(self: string): void {
+    const st = this.reach.get(self)!;
+    const reg = this.nodes.get(self)!.registry;
+    const next = new Set(st.synced);
+    for (const [r, hs] of st.via) if (st.synced.has(r)) for (const h of hs) next.add(h);
+    next.delete(self);
+    for (const h of st.reachable) if (!next.has(h)) reg.markPeerStale(h);
+    for (const h of next) if (!st.reachable.has(h)) reg.peerEndOfRib(h);
+    st.reachable = next;
+    if (this.isReflector(self)) {
+      for (const c of this.conns.values()) {
+        if (!c.open) continue;
+        if (c.a === self) c.sa.sendPeers([...st.synced].sort());
+        if (c.b === self) c.sb.sendPeers([...st.synced].sort());
+      }
+    }
+  }
+
+  /** Marks every known remote host stale, as the Mesh does on start. */
+  startAll(): void {
+    for (const n of this.nodes.values()) for (const h of n.registry.knownHosts()) n.registry.markPeerStale(h);
+  }
+}
