@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what bumless needs on a Debian 12 machine, only what is missing: Debian packages
-# (Open vSwitch, iproute2, tcpdump, iperf3, ethtool, ...) when run as root, and the npm
+# (Open vSwitch, iproute2, tcpdump, iperf3, ethtool, shellcheck for the shell recipes, ...) when run as root, and the npm
 # dependencies (npm ci, which also builds) when node_modules is missing or older than the lock file.
 # Used by `npm test` (pretest), `npm run demo` and .ci/run, so a fresh machine needs no other step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(openvswitch-switch openvswitch-common iproute2 tcpdump iperf3 ethtool procps iputils-ping openssl ruby)
+PACKAGES=(openvswitch-switch openvswitch-common iproute2 tcpdump iperf3 ethtool procps iputils-ping openssl ruby shellcheck)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -76,16 +76,23 @@ alive() {
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$DIR/"
 }
 
+# Running and not a zombie (an init that does not reap orphans leaves zombies behind).
+running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  [ "$(cut -c1 <<<"${stat##*) }")" != Z ]
+}
+
 stop_pidfile() {
-  local pidfile=$1 pid i
+  local pidfile=$1 pid _
   alive "$pidfile" || { rm -f "$pidfile"; return 0; }
   pid=$(tr -dc 0-9 <"$pidfile")
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 50); do
-    [ -d "/proc/$pid" ] || break
+  for _ in $(seq 1 50); do
+    running "$pid" || break
     sleep 0.1
   done
-  [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+  if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   rm -f "$pidfile"
 }
 
