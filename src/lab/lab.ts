@@ -197,6 +197,8 @@ export class Lab {
       const results = await Promise.allSettled(state.hosts.map((h) => lab.ensureHost(h, progress)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      // Containers recorded by an earlier `up` are completed too (e.g. after a host namespace was lost).
+      await Promise.all(state.containers.map((c) => lab.ensureContainer(c)));
     } catch (err) {
       if (err instanceof LabError) {
         err.message += `\nlab "${name}" is partly built: fix the cause and run \`bumless lab up --lab ${name}\` again, or remove it with \`bumless lab down --lab ${name}\``;
@@ -361,17 +363,22 @@ export class Lab {
         writeState(this.current);
       }
       progress(`lab ${this.name}: container ${name} on ${host.id} (${ip}, ${mac}, mtu ${mtu})`);
-      await hostScript(`${host.id}: container ${name}`, 'container-add', {
-        dir: host.dir,
-        netns: host.ns,
-        cns: container.ns,
-        port: container.port,
-        ip,
-        mac,
-        mtu: String(mtu),
-        'iface-id': name,
-      });
+      await this.ensureContainer(container);
       return { ...container };
+    });
+  }
+
+  private async ensureContainer(c: ContainerState): Promise<void> {
+    const host = this.host(c.host);
+    await hostScript(`${host.id}: container ${c.name}`, 'container-add', {
+      dir: host.dir,
+      netns: host.ns,
+      cns: c.ns,
+      port: c.port,
+      ip: c.ip,
+      mac: c.mac,
+      mtu: String(c.mtu),
+      'iface-id': c.name,
     });
   }
 

@@ -145,6 +145,25 @@ for (const encap of ENCAPS) {
       assert.ok(bytes > 1_000_000, `TCP moved ${bytes} bytes`);
     });
 
+    void it('up again repairs a lost container namespace and a killed ovs-vswitchd', async (t) => {
+      if (encap !== 'vxlan') {
+        t.skip('once is enough (vxlan)');
+        return;
+      }
+      const h2 = status.hosts.find((h) => h.id === 'h2');
+      assert.ok(h2?.vswitchdPid);
+      process.kill(h2.vswitchdPid, 'SIGKILL');
+      await lab.exec({ host: 'h1' }, ['ip', 'netns', 'del', `${name}-c-c2`]);
+      await Lab.up({ lab: name });
+      const repaired = await lab.status();
+      const newH2 = repaired.hosts.find((h) => h.id === 'h2');
+      assert.ok(newH2?.vswitchdPid && newH2.vswitchdPid !== h2.vswitchdPid && running(newH2.vswitchdPid));
+      assert.ok(namespacesOf(name).includes(`${name}-c-c2`));
+      // A restarted ovs-vswitchd starts without flows (fail_mode=secure keeps none across a restart).
+      await installStaticFlows(lab, 10);
+      assert.ok(await ping(lab, { container: 'c1' }, '10.1.0.2'), 'c1 -> c2 after the repair');
+    });
+
     void it('container del removes its namespace and port', async () => {
       await lab.delContainer('c3');
       assert.ok(!namespacesOf(name).includes(`${name}-c-c3`));
