@@ -1,11 +1,20 @@
 // Flows as one line of ovs-ofctl-like text, for logs, `--explain` style output and docs/pipeline.md.
-// Field names are the OXM names, which ovs-ofctl also accepts (tunnel_id is printed as tun_id).
+// Field names are those ovs-ofctl accepts, so a line can be pasted into `ovs-ofctl add-flow`: the OXM
+// name where ovs-ofctl knows it, otherwise its own name (OXM ipv4_src is nw_src, tunnel_id is tun_id).
 import type { Action, Instruction } from './of.js';
 import { matchText } from './fields.js';
 import type { DesiredFlow } from './desired.js';
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
-const name = (f: string) => (f === 'tunnel_id' ? 'tun_id' : f);
+const OFCTL_NAMES: Record<string, string> = {
+  tunnel_id: 'tun_id',
+  ipv4_src: 'nw_src',
+  ipv4_dst: 'nw_dst',
+  ip_proto: 'nw_proto',
+  icmpv4_type: 'icmp_type',
+  icmpv4_code: 'icmp_code',
+};
+const name = (f: string) => OFCTL_NAMES[f] ?? f;
 
 function formatAction(a: Action): string {
   switch (a.type) {
@@ -47,7 +56,10 @@ export function formatFlow(f: DesiredFlow): string {
   const match = matchText(f.match)
     .split(',')
     .filter((x) => x !== '')
-    .map((x) => x.replace(/^tunnel_id=/, 'tun_id=').replace(/^eth_type=(\d+)$/, (_m, n: string) => `eth_type=0x${Number(n).toString(16).padStart(4, '0')}`))
+    .map((x) => {
+      const [field = '', value = ''] = x.split('=');
+      return `${name(field)}=${field === 'eth_type' ? `0x${Number(value).toString(16).padStart(4, '0')}` : value}`;
+    })
     .join(',');
   const actions = f.instructions.length === 0 ? 'drop' : f.instructions.map(formatInstruction).join(',');
   return `cookie=${hex(f.cookie)}, table=${f.tableId}, priority=${f.priority}${match ? ',' + match : ''} actions=${actions}`;
