@@ -3,5 +3,22 @@
 import type { Command } from './command.js';
 import { labCommand } from '../lab/cli.js';
 import { certCommand } from '../mesh/cert-cli.js';
+import { agentCommand } from '../agent/cli.js';
+import { tenantCommand } from './tenant.js';
+import { networkCommand } from './network.js';
+import { endpointCommand } from './endpoint.js';
+import { statusCommand } from './status.js';
+import { flowsCommand } from './flows.js';
+import { traceCommand } from './trace.js';
 
-export const commands: Command[] = [labCommand, certCommand];
+export const commands: Command[] = [
+  labCommand,
+  certCommand,
+  agentCommand,
+  tenantCommand,
+  networkCommand,
+  endpointCommand,
+  statusCommand,
+  flowsCommand,
+  traceCommand,
+];
