@@ -37,11 +37,15 @@ function decodeFieldRef(h: number): FieldRef {
   return hasMask ? { oxmClass, oxmField, length, hasMask } : { oxmClass, oxmField, length };
 }
 
+/** NXM/OXM header of each nameable field (Open vSwitch writes OXM headers for basic fields in 1.3). */
+const FIELD_HEADERS = new Map<string, number>();
+for (const def of OXM_BY_NAME.values()) if (def.oxmClass !== OFPXMC_EXPERIMENTER) FIELD_HEADERS.set(def.name, oxmHeader(def));
+
 function fieldRefHeader(r: FieldRef): number {
   if (typeof r === 'string') {
-    const def = OXM_BY_NAME.get(r);
-    if (def === undefined || def.oxmClass === OFPXMC_EXPERIMENTER) throw new OFEncodeError('OF_BAD_VALUE', `field ${r} cannot be named in a Nicira move`);
-    return oxmHeader(def);
+    const h = FIELD_HEADERS.get(r);
+    if (h === undefined) throw new OFEncodeError('OF_BAD_VALUE', `field ${r} cannot be named in a Nicira move`);
+    return h;
   }
   return ((r.oxmClass << 16) | (r.oxmField << 9) | (r.hasMask ? 0x100 : 0) | (r.length & 0xff)) >>> 0;
 }
@@ -121,58 +125,33 @@ export function decodeActions(b: Buffer, off: number, end: number): Action[] {
 }
 
 function header8(w: Writer, type: number): void {
-  w.u16(type);
-  w.u16(8);
+  w.u32((type << 16) | 8);
   w.u32(0);
 }
 
 export function encodeAction(w: Writer, a: Action): void {
+  // Hot path (thousands of FLOW_MODs per bundle): the common actions come first, and each fixed
+  // header is one 32-bit write of type << 16 | length.
   switch (a.type) {
     case 'OUTPUT': {
       const port = portValue(a.port);
-      w.u16(0);
-      w.u16(16);
+      w.u32(16);
       w.u32(port);
       // OFPCML_NO_BUFFER for the controller (whole packet), 0 elsewhere: what ovs-ofctl writes.
       w.u16(a.maxLen === undefined ? (port === 0xfffffffd ? 0xffff : 0) : maxLenValue(a.maxLen));
       w.zeros(6);
       return;
     }
-    case 'COPY_TTL_OUT': header8(w, 11); return;
-    case 'COPY_TTL_IN': header8(w, 12); return;
-    case 'DEC_MPLS_TTL': header8(w, 16); return;
-    case 'POP_VLAN': header8(w, 18); return;
-    case 'DEC_NW_TTL': header8(w, 24); return;
-    case 'POP_PBB': header8(w, 27); return;
-    case 'SET_MPLS_TTL': w.u16(15); w.u16(8); w.u8(a.mplsTtl); w.zeros(3); return;
-    case 'SET_NW_TTL': w.u16(23); w.u16(8); w.u8(a.nwTtl); w.zeros(3); return;
-    case 'PUSH_VLAN': w.u16(17); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'PUSH_MPLS': w.u16(19); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'POP_MPLS': w.u16(20); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'PUSH_PBB': w.u16(26); w.u16(8); w.u16(a.ethertype); w.u16(0); return;
-    case 'SET_QUEUE': w.u16(21); w.u16(8); w.u32(a.queueId); return;
-    case 'GROUP': w.u16(22); w.u16(8); w.u32(a.groupId); return;
     case 'SET_FIELD': {
       const start = w.pos;
-      w.u16(25);
-      w.u16(0);
+      w.u32(0x00190000);
       encodeOxm(w, a.field);
       w.pad8(start);
       w.patchLength16(start + 2, start, 'SET_FIELD action');
       return;
     }
-    case 'NX_RESUBMIT':
-      w.u16(0xffff);
-      w.u16(16);
-      w.u32(NX_VENDOR_ID);
-      w.u16(a.table === undefined ? NXAST_RESUBMIT : NXAST_RESUBMIT_TABLE);
-      w.u16(port16Value(a.port));
-      w.u8(a.table ?? 0);
-      w.zeros(3);
-      return;
     case 'NX_REG_MOVE':
-      w.u16(0xffff);
-      w.u16(24);
+      w.u32(0xffff0018);
       w.u32(NX_VENDOR_ID);
       w.u16(NXAST_REG_MOVE);
       w.u16(a.nBits);
@@ -181,10 +160,31 @@ export function encodeAction(w: Writer, a: Action): void {
       w.u32(fieldRefHeader(a.src));
       w.u32(fieldRefHeader(a.dst));
       return;
+    case 'NX_RESUBMIT':
+      w.u32(0xffff0010);
+      w.u32(NX_VENDOR_ID);
+      w.u16(a.table === undefined ? NXAST_RESUBMIT : NXAST_RESUBMIT_TABLE);
+      w.u16(port16Value(a.port));
+      w.u8(a.table ?? 0);
+      w.zeros(3);
+      return;
+    case 'GROUP': w.u32(0x00160008); w.u32(a.groupId); return;
+    case 'COPY_TTL_OUT': header8(w, 11); return;
+    case 'COPY_TTL_IN': header8(w, 12); return;
+    case 'DEC_MPLS_TTL': header8(w, 16); return;
+    case 'POP_VLAN': header8(w, 18); return;
+    case 'DEC_NW_TTL': header8(w, 24); return;
+    case 'POP_PBB': header8(w, 27); return;
+    case 'SET_MPLS_TTL': w.u32(0x000f0008); w.u8(a.mplsTtl); w.zeros(3); return;
+    case 'SET_NW_TTL': w.u32(0x00170008); w.u8(a.nwTtl); w.zeros(3); return;
+    case 'PUSH_VLAN': w.u32(0x00110008); w.u16(a.ethertype); w.u16(0); return;
+    case 'PUSH_MPLS': w.u32(0x00130008); w.u16(a.ethertype); w.u16(0); return;
+    case 'POP_MPLS': w.u32(0x00140008); w.u16(a.ethertype); w.u16(0); return;
+    case 'PUSH_PBB': w.u32(0x001a0008); w.u16(a.ethertype); w.u16(0); return;
+    case 'SET_QUEUE': w.u32(0x00150008); w.u32(a.queueId); return;
     case 'EXPERIMENTER': {
       const start = w.pos;
-      w.u16(0xffff);
-      w.u16(0);
+      w.u32(0xffff0000);
       w.u32(a.experimenter);
       w.bytes(a.data);
       w.pad8(start);
@@ -200,6 +200,10 @@ export function encodeActions(w: Writer, actions: readonly Action[]): void {
   for (let i = 0; i < actions.length; i++) encodeAction(w, actions[i]!);
 }
 
+function instExact(len: number, n: number, off: number, what: string): void {
+  if (len !== n) fail('OF_BAD_INSTRUCTION_LEN', off, `${what} instruction has length ${len}, expected ${n}`, ERR.BAD_INSTRUCTION_BAD_LEN);
+}
+
 /** Decodes one instruction at off within [off, end). */
 export function decodeInstruction(b: Buffer, off: number, end: number): [Instruction, number] {
   need(end, off, 8, 'instruction header', 'OF_BAD_INSTRUCTION_LEN', ERR.BAD_INSTRUCTION_BAD_LEN);
@@ -208,18 +212,15 @@ export function decodeInstruction(b: Buffer, off: number, end: number): [Instruc
   if (len < 8 || (len & 7) !== 0) fail('OF_BAD_INSTRUCTION_LEN', off, `instruction length ${len}`, ERR.BAD_INSTRUCTION_BAD_LEN);
   const next = off + len;
   if (next > end) fail('OF_BAD_INSTRUCTION_LEN', off, `instruction length ${len} overruns its list`, ERR.BAD_INSTRUCTION_BAD_LEN);
-  const exact = (n: number, what: string): void => {
-    if (len !== n) fail('OF_BAD_INSTRUCTION_LEN', off, `${what} instruction has length ${len}, expected ${n}`, ERR.BAD_INSTRUCTION_BAD_LEN);
-  };
   switch (type) {
-    case 1: exact(8, 'GOTO_TABLE'); return [{ type: 'GOTO_TABLE', tableId: b[off + 4]! }, next];
+    case 1: instExact(len, 8, off, 'GOTO_TABLE'); return [{ type: 'GOTO_TABLE', tableId: b[off + 4]! }, next];
     case 2:
-      exact(24, 'WRITE_METADATA');
+      instExact(len, 24, off, 'WRITE_METADATA');
       return [{ type: 'WRITE_METADATA', metadata: u64(b, off + 8), metadataMask: u64(b, off + 16) }, next];
     case 3: return [{ type: 'WRITE_ACTIONS', actions: decodeActions(b, off + 8, next) }, next];
     case 4: return [{ type: 'APPLY_ACTIONS', actions: decodeActions(b, off + 8, next) }, next];
-    case 5: exact(8, 'CLEAR_ACTIONS'); return [{ type: 'CLEAR_ACTIONS' }, next];
-    case 6: exact(8, 'METER'); return [{ type: 'METER', meterId: u32(b, off + 4) }, next];
+    case 5: instExact(len, 8, off, 'CLEAR_ACTIONS'); return [{ type: 'CLEAR_ACTIONS' }, next];
+    case 6: instExact(len, 8, off, 'METER'); return [{ type: 'METER', meterId: u32(b, off + 4) }, next];
     case 0xffff: return [{ type: 'EXPERIMENTER', experimenter: u32(b, off + 4), data: copyBytes(b, off + 8, next) }, next];
     default:
       return fail('OF_BAD_INSTRUCTION_TYPE', off, `unknown instruction type ${type}`, ERR.BAD_INSTRUCTION_UNKNOWN_INST);

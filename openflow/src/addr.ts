@@ -37,26 +37,47 @@ export function formatIpv6(b: Uint8Array, o: number): string {
   return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
 }
 
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** Parses "aa:bb:cc:dd:ee:ff" (or '-' separated, either case) into out[o..o+6). Char-code loop: hot on encode. */
 export function parseMac(s: string, out: Uint8Array, o: number): void {
-  const parts = typeof s === 'string' ? s.split(/[:-]/) : [];
-  if (parts.length !== 6) throw new OFEncodeError('OF_BAD_VALUE', `not a MAC address: ${String(s)}`);
+  if (typeof s !== 'string' || s.length !== 17) throw new OFEncodeError('OF_BAD_VALUE', `not a MAC address: ${String(s)}`);
   for (let i = 0; i < 6; i++) {
-    const p = parts[i]!;
-    const v = parseInt(p, 16);
-    if (!/^[0-9a-fA-F]{1,2}$/.test(p) || Number.isNaN(v)) throw new OFEncodeError('OF_BAD_VALUE', `not a MAC address: ${s}`);
-    out[o + i] = v;
+    const p = i * 3;
+    const hi = hexDigit(s.charCodeAt(p));
+    const lo = hexDigit(s.charCodeAt(p + 1));
+    const sep = i < 5 ? s.charCodeAt(p + 2) : 58;
+    if (hi < 0 || lo < 0 || (sep !== 58 && sep !== 45)) throw new OFEncodeError('OF_BAD_VALUE', `not a MAC address: ${s}`);
+    out[o + i] = (hi << 4) | lo;
   }
 }
 
+/** Parses a dotted quad into out[o..o+4). */
 export function parseIpv4(s: string, out: Uint8Array, o: number): void {
-  const parts = typeof s === 'string' ? s.split('.') : [];
-  if (parts.length !== 4) throw new OFEncodeError('OF_BAD_VALUE', `not an IPv4 address: ${String(s)}`);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    const v = Number(p);
-    if (!/^\d{1,3}$/.test(p) || v > 255) throw new OFEncodeError('OF_BAD_VALUE', `not an IPv4 address: ${s}`);
-    out[o + i] = v;
+  if (typeof s !== 'string' || s.length < 7 || s.length > 15) throw new OFEncodeError('OF_BAD_VALUE', `not an IPv4 address: ${String(s)}`);
+  let part = 0;
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || v > 255 || part > 3) throw new OFEncodeError('OF_BAD_VALUE', `not an IPv4 address: ${s}`);
+      out[o + part++] = v;
+      v = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      v = v * 10 + (c - 48);
+      digits++;
+    } else {
+      throw new OFEncodeError('OF_BAD_VALUE', `not an IPv4 address: ${s}`);
+    }
   }
+  if (part !== 4) throw new OFEncodeError('OF_BAD_VALUE', `not an IPv4 address: ${s}`);
 }
 
 export function parseIpv6(s: string, out: Uint8Array, o: number): void {

@@ -61,27 +61,24 @@ function decodeAt(b: Buffer, o: number, depth: number): OFMessage {
   const name = MSG_TYPE_NAMES[type];
   const p = o + OFP_HEADER_LEN;
   const len = end - p;
-  const exact = (n: number): void => {
-    if (len !== n) fail('OF_BAD_LENGTH', o + 2, `${name} body is ${len} bytes, expected ${n}`);
-  };
   switch (name) {
     case 'ERROR': return decodeError(b, p, end, xid);
     case 'ECHO_REQUEST': return { type: 'ECHO_REQUEST', xid, data: copyBytes(b, p, end) };
     case 'ECHO_REPLY': return { type: 'ECHO_REPLY', xid, data: copyBytes(b, p, end) };
     case 'EXPERIMENTER': return decodeExperimenter(b, p, end, xid, depth);
-    case 'FEATURES_REQUEST': exact(0); return { type: 'FEATURES_REQUEST', xid };
+    case 'FEATURES_REQUEST': exactLen(len, 0, o, name); return { type: 'FEATURES_REQUEST', xid };
     case 'FEATURES_REPLY': {
-      exact(24);
+      exactLen(len, 24, o, name);
       const f = L.FEATURES.parse(b.subarray(p, end)) as L.FeaturesRaw;
       return {
         type: 'FEATURES_REPLY', xid, datapathId: f.datapathId, nBuffers: f.nBuffers, nTables: f.nTables,
         auxiliaryId: f.auxiliaryId, capabilities: CAPABILITIES.decode(f.capabilities), reserved: f.reserved,
       };
     }
-    case 'GET_CONFIG_REQUEST': exact(0); return { type: 'GET_CONFIG_REQUEST', xid };
+    case 'GET_CONFIG_REQUEST': exactLen(len, 0, o, name); return { type: 'GET_CONFIG_REQUEST', xid };
     case 'GET_CONFIG_REPLY':
     case 'SET_CONFIG':
-      exact(4);
+      exactLen(len, 4, o, name);
       return { type: name, xid, flags: u16(b, p), missSendLen: maxLenName(u16(b, p + 2)) };
     case 'PACKET_IN': return decodePacketIn(b, p, end, xid);
     case 'FLOW_REMOVED': {
@@ -97,7 +94,7 @@ function decodeAt(b: Buffer, o: number, depth: number): OFMessage {
       };
     }
     case 'PORT_STATUS':
-      exact(72);
+      exactLen(len, 72, o, name);
       return { type: 'PORT_STATUS', xid, reason: PORT_REASONS.name(b[p]!), port: decodePort(b, p + 8) };
     case 'PACKET_OUT': {
       need(end, p, 16, 'PACKET_OUT body', 'OF_BAD_LENGTH');
@@ -119,32 +116,32 @@ function decodeAt(b: Buffer, o: number, depth: number): OFMessage {
       return { type: 'GROUP_MOD', xid, command, groupType, groupId: groupIdName(u32(b, p + 4)), buckets: decodeBuckets(b, p + 8, end) };
     }
     case 'PORT_MOD':
-      exact(32);
+      exactLen(len, 32, o, name);
       return {
         type: 'PORT_MOD', xid, portNo: portName(u32(b, p)), hwAddr: formatMac(b, p + 8),
         config: PORT_CONFIG.decode(u32(b, p + 16)), mask: PORT_CONFIG.decode(u32(b, p + 20)),
         advertise: PORT_FEATURES.decode(u32(b, p + 24)),
       };
     case 'TABLE_MOD':
-      exact(8);
+      exactLen(len, 8, o, name);
       return { type: 'TABLE_MOD', xid, tableId: tableIdName(b[p]!), config: u32(b, p + 4) };
     case 'MULTIPART_REQUEST': return decodeMultipart(b, p, end, xid, true);
     case 'MULTIPART_REPLY': return decodeMultipart(b, p, end, xid, false);
-    case 'BARRIER_REQUEST': exact(0); return { type: 'BARRIER_REQUEST', xid };
-    case 'BARRIER_REPLY': exact(0); return { type: 'BARRIER_REPLY', xid };
-    case 'QUEUE_GET_CONFIG_REQUEST': exact(8); return { type: 'QUEUE_GET_CONFIG_REQUEST', xid, port: portName(u32(b, p)) };
+    case 'BARRIER_REQUEST': exactLen(len, 0, o, name); return { type: 'BARRIER_REQUEST', xid };
+    case 'BARRIER_REPLY': exactLen(len, 0, o, name); return { type: 'BARRIER_REPLY', xid };
+    case 'QUEUE_GET_CONFIG_REQUEST': exactLen(len, 8, o, name); return { type: 'QUEUE_GET_CONFIG_REQUEST', xid, port: portName(u32(b, p)) };
     case 'QUEUE_GET_CONFIG_REPLY': {
       need(end, p, 8, 'QUEUE_GET_CONFIG_REPLY body', 'OF_BAD_LENGTH');
       return { type: 'QUEUE_GET_CONFIG_REPLY', xid, port: portName(u32(b, p)), queues: decodeQueues(b, p + 8, end) };
     }
     case 'ROLE_REQUEST':
     case 'ROLE_REPLY':
-      exact(16);
+      exactLen(len, 16, o, name);
       return { type: name, xid, role: ROLES.name(u32(b, p)), generationId: u64(b, p + 8) };
-    case 'GET_ASYNC_REQUEST': exact(0); return { type: 'GET_ASYNC_REQUEST', xid };
+    case 'GET_ASYNC_REQUEST': exactLen(len, 0, o, name); return { type: 'GET_ASYNC_REQUEST', xid };
     case 'GET_ASYNC_REPLY':
     case 'SET_ASYNC':
-      exact(24);
+      exactLen(len, 24, o, name);
       return {
         type: name, xid, packetInMask: [u32(b, p), u32(b, p + 4)], portStatusMask: [u32(b, p + 8), u32(b, p + 12)],
         flowRemovedMask: [u32(b, p + 16), u32(b, p + 20)],
@@ -161,6 +158,10 @@ function decodeAt(b: Buffer, o: number, depth: number): OFMessage {
     default:
       return fail('OF_BAD_TYPE', o + 1, `unknown message type ${type}`, ERR.BAD_REQUEST_BAD_TYPE);
   }
+}
+
+function exactLen(len: number, n: number, o: number, name: string | undefined): void {
+  if (len !== n) fail('OF_BAD_LENGTH', o + 2, `${name} body is ${len} bytes, expected ${n}`);
 }
 
 function decodeHello(b: Buffer, o: number, end: number, xid: number, version: number): OFMessage {

@@ -48,14 +48,29 @@ function mac(w: Writer, s: string): void {
 export function encodeInto(w: Writer, msg: OFMessage): void {
   const start = w.pos;
   const t = msg.type;
-  const wireType = t === 'BUNDLE_CONTROL' || t === 'BUNDLE_ADD_MESSAGE' ? MSG_TYPES.EXPERIMENTER : MSG_TYPES[t];
+  const wireType = t === 'FLOW_MOD' ? 14 : t === 'BUNDLE_CONTROL' || t === 'BUNDLE_ADD_MESSAGE' ? MSG_TYPES.EXPERIMENTER : MSG_TYPES[t];
   if (wireType === undefined) throw new OFEncodeError('OF_BAD_VALUE', `unknown message type ${String(t)}`);
-  w.ensure(8);
-  w.u8(msg.type === 'HELLO' && msg.version !== undefined ? msg.version : 4);
-  w.u8(wireType);
-  w.u16(0);
+  // ofp_header; the length (bytes 2-3) is back-patched at the end.
+  w.u32(((msg.type === 'HELLO' && msg.version !== undefined ? msg.version : 4) << 24 | wireType << 16) >>> 0);
   w.u32(msg.xid >>> 0);
+  // FLOW_MOD first: it is by far the most frequent message the agent writes.
   switch (msg.type) {
+    case 'FLOW_MOD':
+      w.u64(msg.cookie);
+      w.u64(msg.cookieMask);
+      w.u8(tableIdValue(msg.tableId));
+      w.u8(FLOW_MOD_COMMANDS.value(msg.command));
+      w.u16(msg.idleTimeout);
+      w.u16(msg.hardTimeout);
+      w.u16(msg.priority);
+      w.u32(bufferIdValue(msg.bufferId));
+      w.u32(portValue(msg.outPort));
+      w.u32(groupIdValue(msg.outGroup));
+      w.u16(msg.flags.length === 0 ? 0 : FLOW_MOD_FLAGS.encode(msg.flags));
+      w.u16(0);
+      encodeMatch(w, msg.match);
+      encodeInstructions(w, msg.instructions);
+      break;
     case 'HELLO':
       for (const el of msg.elements) {
         const es = w.pos;
@@ -179,22 +194,6 @@ export function encodeInto(w: Writer, msg: OFMessage): void {
       w.bytes(msg.data);
       break;
     }
-    case 'FLOW_MOD':
-      w.u64(msg.cookie);
-      w.u64(msg.cookieMask);
-      w.u8(tableIdValue(msg.tableId));
-      w.u8(FLOW_MOD_COMMANDS.value(msg.command));
-      w.u16(msg.idleTimeout);
-      w.u16(msg.hardTimeout);
-      w.u16(msg.priority);
-      w.u32(bufferIdValue(msg.bufferId));
-      w.u32(portValue(msg.outPort));
-      w.u32(groupIdValue(msg.outGroup));
-      w.u16(msg.flags.length === 0 ? 0 : FLOW_MOD_FLAGS.encode(msg.flags));
-      w.u16(0);
-      encodeMatch(w, msg.match);
-      encodeInstructions(w, msg.instructions);
-      break;
     case 'GROUP_MOD':
       w.u16(GROUP_MOD_COMMANDS.value(msg.command));
       w.u8(GROUP_TYPES.value(msg.groupType));

@@ -17,7 +17,11 @@ export interface OxmFieldDef {
   /** Value length in bytes (the mask, when present, has the same length). */
   len: number;
   kind: OxmKind;
+  /** kind as a small integer (KIND_CODE), for a fast switch on the encode path. */
+  code: number;
 }
+
+const KIND_CODE: Record<OxmKind, number> = { u8: 0, u16: 1, u24: 2, u32: 3, u64: 4, mac: 5, ipv4: 6, ipv6: 7, port: 8 };
 
 export const OFPXMC_NXM_0 = 0x0000;
 export const OFPXMC_NXM_1 = 0x0001;
@@ -41,12 +45,12 @@ const basic: [OxmFieldName, OxmKind][] = [
 ];
 
 export const OXM_FIELDS: OxmFieldDef[] = [];
-basic.forEach(([name, kind], i) => OXM_FIELDS.push({ name, oxmClass: OFPXMC_OPENFLOW_BASIC, oxmField: i, len: KIND_LEN[kind], kind }));
-for (let r = 0; r < 8; r++) OXM_FIELDS.push({ name: `reg${r}` as OxmFieldName, oxmClass: OFPXMC_NXM_1, oxmField: r, len: 4, kind: 'u32' });
+basic.forEach(([name, kind], i) => OXM_FIELDS.push({ name, oxmClass: OFPXMC_OPENFLOW_BASIC, oxmField: i, len: KIND_LEN[kind], kind, code: KIND_CODE[kind] }));
+for (let r = 0; r < 8; r++) OXM_FIELDS.push({ name: `reg${r}` as OxmFieldName, oxmClass: OFPXMC_NXM_1, oxmField: r, len: 4, kind: 'u32', code: 3 });
 // NXM_NX_TUN_IPV4_SRC / NXM_NX_TUN_IPV4_DST (Open vSwitch meta-flow.h).
-OXM_FIELDS.push({ name: 'tun_src', oxmClass: OFPXMC_NXM_1, oxmField: 31, len: 4, kind: 'ipv4' });
-OXM_FIELDS.push({ name: 'tun_dst', oxmClass: OFPXMC_NXM_1, oxmField: 32, len: 4, kind: 'ipv4' });
-const PBB_UCA_DEF: OxmFieldDef = { name: 'pbb_uca', oxmClass: OFPXMC_EXPERIMENTER, oxmField: 0, len: 1, kind: 'u8' };
+OXM_FIELDS.push({ name: 'tun_src', oxmClass: OFPXMC_NXM_1, oxmField: 31, len: 4, kind: 'ipv4', code: 6 });
+OXM_FIELDS.push({ name: 'tun_dst', oxmClass: OFPXMC_NXM_1, oxmField: 32, len: 4, kind: 'ipv4', code: 6 });
+const PBB_UCA_DEF: OxmFieldDef = { name: 'pbb_uca', oxmClass: OFPXMC_EXPERIMENTER, oxmField: 0, len: 1, kind: 'u8', code: 0 };
 
 export const OXM_BY_NAME = new Map<OxmFieldName, OxmFieldDef>(OXM_FIELDS.map((d) => [d.name, d]));
 OXM_BY_NAME.set('pbb_uca', PBB_UCA_DEF);
@@ -111,20 +115,20 @@ export function decodeOxm(b: Buffer, off: number, end: number): [Oxm, number] {
   return [oxm, next];
 }
 
-function writeValue(w: Writer, kind: OxmKind, v: unknown, name: string): void {
-  switch (kind) {
-    case 'u8': w.u8(num(v, 0xff, name)); return;
-    case 'u16': w.u16(num(v, 0xffff, name)); return;
-    case 'u24': w.u24(num(v, 0xffffff, name)); return;
-    case 'u32': w.u32(num(v, 0xffffffff, name)); return;
-    case 'u64':
+function writeValue(w: Writer, code: number, v: unknown, name: string): void {
+  switch (code) {
+    case 0: w.u8(num(v, 0xff, name)); return;
+    case 1: w.u16(num(v, 0xffff, name)); return;
+    case 2: w.u24(num(v, 0xffffff, name)); return;
+    case 3: w.u32(num(v, 0xffffffff, name)); return;
+    case 4:
       if (typeof v !== 'bigint') throw new OFEncodeError('OF_BAD_VALUE', `${name} must be a bigint`);
       w.u64(v);
       return;
-    case 'mac': w.ensure(6); parseMac(v as string, w.buf, w.pos); w.pos += 6; return;
-    case 'ipv4': w.ensure(4); parseIpv4(v as string, w.buf, w.pos); w.pos += 4; return;
-    case 'ipv6': w.ensure(16); parseIpv6(v as string, w.buf, w.pos); w.pos += 16; return;
-    case 'port': w.u32(portValue(v as PortNo)); return;
+    case 5: w.ensure(6); parseMac(v as string, w.buf, w.pos); w.pos += 6; return;
+    case 6: w.ensure(4); parseIpv4(v as string, w.buf, w.pos); w.pos += 4; return;
+    case 7: w.ensure(16); parseIpv6(v as string, w.buf, w.pos); w.pos += 16; return;
+    default: w.u32(portValue(v as PortNo)); return;
   }
 }
 
@@ -157,11 +161,9 @@ export function encodeOxm(w: Writer, oxm: Oxm): void {
     return;
   }
   const masked = oxm.mask !== undefined;
-  w.u16(def.oxmClass);
-  w.u8((def.oxmField << 1) | (masked ? 1 : 0));
-  w.u8(masked ? def.len * 2 : def.len);
-  writeValue(w, def.kind, oxm.value, def.name);
-  if (masked) writeValue(w, def.kind, oxm.mask, def.name);
+  w.u32(masked ? (((def.oxmClass << 16) | (def.oxmField << 9) | 0x100 | (def.len * 2)) >>> 0) : oxmHeader(def));
+  writeValue(w, def.code, oxm.value, def.name);
+  if (masked) writeValue(w, def.code, oxm.mask, def.name);
 }
 
 /** ofp_match (spec 7.2.3.1): type OFPMT_OXM, length without padding, OXMs, zero pad to 8. */

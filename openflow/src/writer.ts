@@ -3,7 +3,7 @@
 // back-patched once the enclosed bytes are known, so callers never compute lengths by hand.
 import { OFEncodeError } from './errors.js';
 
-const U32 = 0x100000000n;
+const MAX_U64 = 0xffffffffffffffffn;
 
 export class Writer {
   buf: Buffer;
@@ -64,15 +64,23 @@ export class Writer {
       this.zeros(8);
       return;
     }
-    if (v < 0n || v >= 0x10000000000000000n) throw new OFEncodeError('OF_BAD_VALUE', `${v} does not fit 64 bits`);
-    this.u32(Number(v / U32));
-    this.u32(Number(v % U32));
+    if (v < 0n || v > MAX_U64) throw new OFEncodeError('OF_BAD_VALUE', `${v} does not fit 64 bits`);
+    this.ensure(8);
+    this.buf.writeBigUInt64BE(v, this.pos);
+    this.pos += 8;
   }
 
   zeros(n: number): void {
     this.ensure(n);
-    this.buf.fill(0, this.pos, this.pos + n);
-    this.pos += n;
+    const b = this.buf;
+    let p = this.pos;
+    // Pads are at most a few bytes; a loop beats Buffer.fill's native call for those.
+    if (n <= 16) for (let i = 0; i < n; i++) b[p++] = 0;
+    else {
+      b.fill(0, p, p + n);
+      p += n;
+    }
+    this.pos = p;
   }
 
   bytes(src: Uint8Array): void {
@@ -109,7 +117,9 @@ export class Writer {
 
   /** The bytes written so far, copied out (the writer's buffer is reused). */
   toBuffer(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    return out;
   }
 
   /** The bytes written so far, as a view on the writer's buffer: valid until the next write or reset. */
