@@ -52,9 +52,21 @@ export function networkKey(n: Pick<Network, 'tenant' | 'name'>): string {
   return `${n.tenant}/${n.name}`;
 }
 
+// Canonical match text per match array: sorting and merging need it several times per flow.
+// Flows are treated as immutable values once built, so the cache cannot go stale.
+const matchTextCache = new WeakMap<Match, string>();
+function cachedMatchText(match: Match): string {
+  let t = matchTextCache.get(match);
+  if (t === undefined) {
+    t = matchText(match);
+    matchTextCache.set(match, t);
+  }
+  return t;
+}
+
 /** The reconciler's flow identity: table, priority and the canonical text of the match. */
 export function flowIdentity(f: Pick<DesiredFlow, 'tableId' | 'priority' | 'match'>): string {
-  return `${f.tableId}/${f.priority}/${matchText(f.match)}`;
+  return `${f.tableId}/${f.priority}/${cachedMatchText(f.match)}`;
 }
 
 /** The port number if it can be a physical or logical port (1..0xfffffeff), else undefined. */
@@ -338,7 +350,7 @@ export function desiredFlows(input: PipelineInput): DesiredFlow[] {
 
 /** Deterministic order: table ascending, priority descending (lookup order), then match text. */
 export function sortFlows(flows: DesiredFlow[]): DesiredFlow[] {
-  const keyed = flows.map((f) => ({ f, m: matchText(f.match) }));
+  const keyed = flows.map((f) => ({ f, m: cachedMatchText(f.match) }));
   keyed.sort((a, b) => a.f.tableId - b.f.tableId || b.f.priority - a.f.priority || (a.m < b.m ? -1 : a.m > b.m ? 1 : 0));
   return keyed.map((k) => k.f);
 }

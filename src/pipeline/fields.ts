@@ -312,17 +312,47 @@ export function oxmText(oxm: Match[number]): string {
     const hex = Buffer.from(oxm.payload).toString('hex');
     return `raw(${oxm.oxmClass}:${oxm.oxmField}${oxm.experimenter !== undefined ? ':' + oxm.experimenter : ''}${oxm.hasMask ? '/m' : ''})=${hex}`;
   }
+  const fast = exactText(oxm);
+  if (fast !== undefined) return fast;
   const { value, mask } = oxmBits(oxm);
   const norm = oxmFromBits(oxm.field, value, mask);
   const show = (v: unknown) => (typeof v === 'bigint' ? '0x' + v.toString(16) : String(v));
   return `${oxm.field}=${show(norm.value)}${norm.mask !== undefined ? '/' + show(norm.mask) : ''}`;
 }
 
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/**
+ * The canonical text of an unmasked OXM whose value is already canonical, without the round trip
+ * through bits (identity is computed several times per flow, for tens of thousands of flows).
+ * Undefined when the slow path must decide.
+ */
+function exactText(oxm: OxmKnown): string | undefined {
+  if (oxm.mask !== undefined) return undefined;
+  const { kind, bits } = FIELDS[oxm.field];
+  const v = oxm.value;
+  switch (kind) {
+    case 'mac':
+      return typeof v === 'string' && MAC_RE.test(v) ? `${oxm.field}=${v}` : undefined;
+    case 'ipv4':
+      return typeof v === 'string' && IPV4_RE.test(v) ? `${oxm.field}=${v}` : undefined;
+    case 'int':
+    case 'port':
+      return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** bits ? `${oxm.field}=${v}` : undefined;
+    case 'big':
+      return typeof v === 'bigint' && v >= 0n && v >> BigInt(bits) === 0n ? `${oxm.field}=0x${v.toString(16)}` : undefined;
+    default:
+      return undefined;
+  }
+}
+
 /** An all-zeros mask makes a field a wildcard, so it is left out (as the switch leaves it out). */
 export function matchText(match: Match): string {
-  return match
-    .filter((o) => o.field === 'raw' || oxmBits(o).mask !== 0n)
-    .map(oxmText)
-    .sort()
-    .join(',');
+  const parts: string[] = [];
+  for (const o of match) {
+    if (o.field !== 'raw' && o.mask !== undefined && oxmBits(o).mask === 0n) continue;
+    parts.push(oxmText(o));
+  }
+  return parts.sort().join(',');
 }
