@@ -10,12 +10,8 @@ export type TimerHandle = { readonly id: unknown };
 
 export const realTimers: Timers = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    // A pending echo or back-off timer alone must not keep the process alive.
-    t.unref();
-    return { id: t };
-  },
+  // Timers keep the process alive: a running session is work; stop() clears them.
+  setTimeout: (fn, ms) => ({ id: setTimeout(fn, ms) }),
   clearTimeout: (h) => clearTimeout(h.id as NodeJS.Timeout),
 };
 

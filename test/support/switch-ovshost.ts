@@ -1,0 +1,118 @@
+// A throwaway Open vSwitch host for switch/reconcile integration tests (recipe from
+// /work/shared/notes/ovs-userspace-lab.md): a network namespace, its own ovsdb-server and ovs-vswitchd
+// (userspace datapath) in a temp dir. Only processes started here are stopped, by their pids.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+
+function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000, maxBuffer: 512 * 1024 * 1024 });
+  } catch (err) {
+    if (opts.allowFail) return '';
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class OvsHost {
+  readonly dir: string;
+  readonly ns: string;
+  readonly db: string;
+  readonly bridge = 'br-int';
+  #pids = new Set<number>();
+
+  private constructor(dir: string, ns: string) {
+    this.dir = dir;
+    this.ns = ns;
+    this.db = `unix:${join(dir, 'db.sock')}`;
+  }
+
+  get mgmt(): string {
+    return `unix:${join(this.dir, `${this.bridge}.mgmt`)}`;
+  }
+
+  static start(): OvsHost {
+    const dir = mkdtempSync('/tmp/bsw-');
+    const ns = `bsw${process.pid}${Math.floor(Math.random() * 1e4)}`;
+    const h = new OvsHost(dir, ns);
+    try {
+      sh('ip', ['netns', 'add', ns]);
+      sh('ovsdb-tool', ['create', join(dir, 'conf.db'), SCHEMA]);
+      sh('ip', ['netns', 'exec', ns, 'ovsdb-server', join(dir, 'conf.db'), `--remote=punix:${join(dir, 'db.sock')}`,
+        `--pidfile=${join(dir, 'ovsdb.pid')}`, '--detach', `--log-file=${join(dir, 'ovsdb.log')}`, `--unixctl=${join(dir, 'ovsdb.ctl')}`]);
+      h.#pids.add(h.#pid('ovsdb'));
+      sh('ovs-vsctl', [`--db=${h.db}`, '--no-wait', 'init']);
+      h.startVswitchd();
+    } catch (err) {
+      h.stop();
+      throw err;
+    }
+    return h;
+  }
+
+  #pid(name: string): number {
+    return Number(readFileSync(join(this.dir, `${name}.pid`), 'utf8').trim());
+  }
+
+  startVswitchd(): void {
+    sh('ip', ['netns', 'exec', this.ns, 'env', `OVS_RUNDIR=${this.dir}`, 'ovs-vswitchd', this.db,
+      `--pidfile=${join(this.dir, 'vswitchd.pid')}`, '--detach', `--log-file=${join(this.dir, 'vswitchd.log')}`,
+      `--unixctl=${join(this.dir, 'vswitchd.ctl')}`]);
+    this.#pids.add(this.#pid('vswitchd'));
+  }
+
+  /** kill -9 ovs-vswitchd (a crash); returns once the process is gone. */
+  async killVswitchd(): Promise<void> {
+    const pid = this.#pid('vswitchd');
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 10));
+    this.#pids.delete(pid);
+  }
+
+  vsctl(...args: string[]): string {
+    return sh('ovs-vsctl', [`--db=${this.db}`, '--timeout=10', ...args]).trim();
+  }
+
+  ofctl(...args: string[]): string {
+    const [cmd, ...rest] = args;
+    return sh('ovs-ofctl', ['-O', 'OpenFlow13', cmd ?? 'show', this.mgmt, ...rest]);
+  }
+
+  /** `ovs-ofctl dump-flows` lines without the header, stats stripped unless keepStats. */
+  dumpFlows(keepStats = false): string[] {
+    const lines = this.ofctl('dump-flows', ...(keepStats ? [] : ['--no-stats'])).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('OFPST_FLOW'));
+    return lines;
+  }
+
+  stop(): void {
+    for (const pid of this.#pids) {
+      if (alive(pid)) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    const deadline = Date.now() + 3000;
+    for (const pid of this.#pids) {
+      while (alive(pid) && Date.now() < deadline) execFileSync('sleep', ['0.05']);
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    this.#pids.clear();
+    sh('ip', ['netns', 'del', this.ns], { allowFail: true });
+    if (existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
