@@ -77,6 +77,7 @@ export class PeerSession {
   private holdMs: number;
   private holdTimer: unknown;
   private keepaliveTimer: unknown;
+  private retryTimer: unknown;
   private readonly queue: QueueItem[] = [];
   private queuedRecords = 0;
   private sending = false;
@@ -293,6 +294,14 @@ export class PeerSession {
   private flush(): void {
     if (this.sending || this.state === 'closed') return;
     const highWater = Math.max(1 << 20, this.o.maxPayload * 2);
+    if (this.queue.length && this.o.transport.bufferedAmount() >= highWater) {
+      // Nothing of ours in flight to call us back: look again shortly.
+      this.retryTimer ??= this.o.timers.setTimeout(() => {
+        this.retryTimer = undefined;
+        this.flush();
+      }, 20);
+      return;
+    }
     while (this.queue.length && this.o.transport.bufferedAmount() < highWater) {
       const frame = this.nextFrame();
       if (frame === undefined) continue;
@@ -358,6 +367,7 @@ export class PeerSession {
     this.state = 'closed';
     if (this.holdTimer !== undefined) this.o.timers.clearTimeout(this.holdTimer);
     if (this.keepaliveTimer !== undefined) this.o.timers.clearTimeout(this.keepaliveTimer);
+    if (this.retryTimer !== undefined) this.o.timers.clearTimeout(this.retryTimer);
     if (this.subscribed) this.o.registry.off('replicate', this.onReplicate);
     this.subscribed = false;
     this.queue.length = 0;

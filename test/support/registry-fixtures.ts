@@ -35,7 +35,7 @@ export interface TestNode {
 export async function openNode(
   hostId: string,
   vtep: string,
-  clock: ManualClock,
+  clock: { now(): number } = { now: () => Date.now() },
   extra: Partial<RegistryOptions> = {},
   dir = tempDir(),
 ): Promise<TestNode> {
