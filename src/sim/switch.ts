@@ -219,6 +219,12 @@ export class FlowSim {
       fields.set(field, toBits(field, v as never));
       present.add(field);
     }
+    // Tunnel metadata exists only on frames that arrived through a tunnel port; a test that gives it
+    // to a frame from a local port describes something no switch would see.
+    if (this.tunnelPorts.size > 0 && !this.tunnelPorts.has(packet.inPort)) {
+      const tun = (['tunnel_id', 'tun_src', 'tun_dst'] as const).filter((f) => (fields.get(f) ?? 0n) !== 0n);
+      if (tun.length > 0) throw new SimFlowError(`frame from non-tunnel port ${packet.inPort} carries ${tun.join(', ')}`, 'BAD_FRAME');
+    }
     fields.set('in_port', BigInt(packet.inPort));
     const len = BigInt(packet.frame.len ?? 64);
     const result: SimResult = { tablesVisited: [], matchedFlows: [], outputs: [], suppressed: [], dropped: true, metadata: 0n };

@@ -168,6 +168,16 @@ void describe('FlowSim actions', () => {
     assert.deepEqual(r.outputs[0]?.tunnel, { dst: '192.168.0.9', id: 0xab0n });
   });
 
+  void it('refuses tunnel metadata on a frame from a non-tunnel port', () => {
+    const sim = new FlowSim({ tunnelPorts: [9] }).load([flow(0, 1, [], [out(2)])]);
+    const frame = { ...ipv4Frame({ src: A, dst: B, srcIp: '1.1.1.1', dstIp: '2.2.2.2' }), tun_id: 10n, tun_src: '192.168.0.1' };
+    assert.throws(
+      () => sim.process({ inPort: 1, frame }),
+      (e: unknown) => e instanceof SimFlowError && e.code === 'BAD_FRAME',
+    );
+    assert.equal(sim.process({ inPort: 9, frame }).outputs.length, 1);
+  });
+
   void it('does not send a plain output back to the ingress port', () => {
     const sim = new FlowSim().load([flow(0, 1, [], [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: 1 }, { type: 'OUTPUT', port: 2 }] }])]);
     const r = sim.process({ inPort: 1, frame: ipv4Frame({ src: A, dst: B, srcIp: '1.1.1.1', dstIp: '2.2.2.2' }) });
