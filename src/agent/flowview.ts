@@ -1,0 +1,35 @@
+// Flows as the API shows them (FlowView: ovs-ofctl syntax for match and actions), made from the
+// pipeline's formatter so the agent, `bumless flows` and docs/pipeline.md print flows the same way.
+import type { FlowView } from '../api/ports.js';
+import { formatFlow } from '../pipeline/format.js';
+import type { Flow } from '../reconcile/table.js';
+
+export interface FlowCounters {
+  packetCount: bigint;
+  byteCount: bigint;
+  durationSec: number;
+  durationNsec: number;
+}
+
+export function flowView(f: Flow, stats?: FlowCounters): FlowView {
+  // formatFlow: "cookie=0x.., table=N, priority=P[,match] actions=..."
+  const text = formatFlow(f);
+  const at = text.indexOf(' actions=');
+  const head = text.slice(0, at);
+  const actions = text.slice(at + ' actions='.length);
+  const prio = /priority=\d+(,(.*))?$/.exec(head);
+  return {
+    table: f.tableId,
+    priority: f.priority,
+    cookie: `0x${f.cookie.toString(16)}`,
+    match: prio?.[2] ?? '',
+    actions,
+    ...(stats
+      ? {
+          packets: Number(stats.packetCount),
+          bytes: Number(stats.byteCount),
+          durationSec: stats.durationSec + stats.durationNsec / 1e9,
+        }
+      : {}),
+  };
+}
