@@ -57,6 +57,11 @@ function decodeAt(b: Buffer, o: number, depth: number): OFMessage {
   const end = o + u16(b, o + 2);
   const xid = u32(b, o + 4);
   if (type === 0) return decodeHello(b, o, end, xid, version);
+  // A peer refusing our version answers OFPET_HELLO_FAILED in its own version (spec 7.5.1); that one
+  // error has the same layout in every version, so it is the only non-1.3 message besides HELLO we read.
+  if (type === 1 && version !== 4 && depth === 0 && end - o >= 12 && u16(b, o + 8) === 0) {
+    return { ...decodeError(b, o + OFP_HEADER_LEN, end, xid), version };
+  }
   if (version !== 4) fail('OF_BAD_VERSION', o, `version ${version} is not OpenFlow 1.3 (4)`, ERR.BAD_REQUEST_BAD_VERSION);
   const name = MSG_TYPE_NAMES[type];
   const p = o + OFP_HEADER_LEN;

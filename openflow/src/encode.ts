@@ -51,7 +51,7 @@ export function encodeInto(w: Writer, msg: OFMessage): void {
   const wireType = t === 'FLOW_MOD' ? 14 : t === 'BUNDLE_CONTROL' || t === 'BUNDLE_ADD_MESSAGE' ? MSG_TYPES.EXPERIMENTER : MSG_TYPES[t];
   if (wireType === undefined) throw new OFEncodeError('OF_BAD_VALUE', `unknown message type ${String(t)}`);
   // ofp_header; the length (bytes 2-3) is back-patched at the end.
-  w.u32(((msg.type === 'HELLO' && msg.version !== undefined ? msg.version : 4) << 24 | wireType << 16) >>> 0);
+  w.u32((((msg.type === 'HELLO' || msg.type === 'ERROR') && msg.version !== undefined ? msg.version : 4) << 24 | wireType << 16) >>> 0);
   w.u32(msg.xid >>> 0);
   // FLOW_MOD first: it is by far the most frequent message the agent writes.
   switch (msg.type) {

@@ -14,9 +14,9 @@ export {
   flowMod, hello, echoRequest, echoReply, featuresRequest, barrierRequest, setConfig, roleRequest, packetOut,
   flowStatsRequest, portDescRequest, descRequest, bundleControl, bundleAdd,
 } from './builders.js';
-export { checkPrerequisites } from './prereq.js';
-export type { PrereqResult } from './prereq.js';
-export { canonicalMatch, canonicalOxm, matchKey, instructionsKey, flowKey } from './canonical.js';
+export { checkPrerequisites, checkMatch } from './prereq.js';
+export type { PrereqResult, MatchCheck } from './prereq.js';
+export { canonicalMatch, canonicalOxm, canonicalFieldRef, matchKey, instructionsKey, flowKey } from './canonical.js';
 export { MultipartAssembler } from './multipart.js';
 export type { MultipartAssemblerOptions } from './multipart.js';
 export { toJSON, fromJSON } from './json.js';

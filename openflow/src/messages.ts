@@ -33,6 +33,8 @@ export interface HelloMessage extends Base {
 /** 7.4.4. errType/code are names when the spec defines them; EXPERIMENTER errors carry expType + experimenter. */
 export interface ErrorMessage extends Base {
   type: 'ERROR';
+  /** Header version when not 4: a peer that refuses OpenFlow 1.3 may answer HELLO_FAILED in its own version. */
+  version?: number;
   errType: ErrorTypeName | number;
   code: string | number;
   experimenter?: number;

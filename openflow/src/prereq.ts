@@ -1,7 +1,9 @@
 // OXM prerequisites, spec 7.2.3.6 (table 11): a field may appear in a match only when the fields
 // it depends on are matched exactly to the right values; the switch rejects the flow with
 // OFPBMC_BAD_PREREQ otherwise. Checked here so the pipeline finds out before the switch does.
+import { encodeOxm } from './oxm.js';
 import type { Match, OxmFieldName, OxmKnown } from './types.js';
+import { Writer } from './writer.js';
 
 interface Prereq {
   field: OxmFieldName;
@@ -82,5 +84,37 @@ export function checkPrerequisites(match: Match): PrereqResult {
     }
     if (!ok) return { ok: false, field: o.field, missing: describe(pre) };
   }
+  return { ok: true };
+}
+
+export type MatchCheck =
+  | { ok: true }
+  | { ok: false; field: string; problem: 'BAD_PREREQ' | 'DUP_FIELD' | 'BAD_WILDCARDS'; detail: string };
+
+/**
+ * Everything Open vSwitch checks on a match before accepting a flow, in the order it reports them:
+ * a field twice (OFPBMC_DUP_FIELD), a value with bits outside its mask (OFPBMC_BAD_WILDCARDS),
+ * then prerequisites (OFPBMC_BAD_PREREQ).
+ */
+export function checkMatch(match: Match): MatchCheck {
+  const seen = new Set<string>();
+  const w = new Writer(64);
+  for (const o of match) {
+    const id = o.field === 'raw' ? `raw:${o.oxmClass}:${o.oxmField}:${o.experimenter ?? ''}` : o.field;
+    if (seen.has(id)) return { ok: false, field: id, problem: 'DUP_FIELD', detail: `${id} appears twice` };
+    seen.add(id);
+    if (o.field === 'raw' || o.mask === undefined) continue;
+    w.reset();
+    encodeOxm(w, o);
+    const b = w.view();
+    const half = b[3]! / 2;
+    for (let i = 0; i < half; i++) {
+      if ((b[4 + i]! & ~b[4 + half + i]!) !== 0) {
+        return { ok: false, field: o.field, problem: 'BAD_WILDCARDS', detail: `${o.field} value has bits set outside its mask` };
+      }
+    }
+  }
+  const pre = checkPrerequisites(match);
+  if (!pre.ok) return { ok: false, field: pre.field, problem: 'BAD_PREREQ', detail: `${pre.field} needs ${pre.missing}` };
   return { ok: true };
 }

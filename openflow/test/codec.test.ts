@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import {
   bundleAdd, bundleControl, canonicalMatch, checkPrerequisites, decode, encode, encodeInto, flowKey, flowMod,
   fromJSON, hello, instructionsKey, matchKey, MultipartAssembler, OFDecodeError, OFEncodeError, OFFramer, toJSON,
-  Writer, formatIpv6, echoReply, flowStatsRequest,
+  Writer, formatIpv6, echoReply, flowStatsRequest, checkMatch, canonicalFieldRef,
 } from '../src/index.js';
 import type { FlowStats, Instruction, Match, MultipartReplyMessage, OFMessage } from '../src/index.js';
 import { plain } from './support.js';
@@ -35,6 +35,13 @@ void describe('builders', () => {
 
   void it('hello advertises OpenFlow 1.3 in a version bitmap', () => {
     assert.equal(encode(hello(7)).toString('hex'), hex('04 00 0010 00000007  0001 0008 00000010'));
+  });
+
+  void it('decodes an ERROR in another version (a peer refusing OpenFlow 1.3) and writes it back', () => {
+    const b = Buffer.from(hex('01 01 0010 00000003  0000 0000  01000008'), 'hex');
+    const e = decode(b);
+    assert.deepStrictEqual(plain(e), plain({ type: 'ERROR', xid: 3, errType: 'HELLO_FAILED', code: 'INCOMPATIBLE', data: Buffer.from('01000008', 'hex'), version: 1 }));
+    assert.ok(encode(e).equals(b));
   });
 
   void it('echoReply copies xid and payload', () => {
@@ -172,6 +179,18 @@ void describe('checkPrerequisites (spec 7.2.3.6)', () => {
   });
 });
 
+void describe('checkMatch', () => {
+  void it('reports duplicates, value bits outside the mask, and prerequisites', () => {
+    assert.deepEqual(checkMatch([{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_dst', value: '10.0.0.0', mask: '255.0.0.0' }]), { ok: true });
+    assert.deepEqual(checkMatch([{ field: 'eth_type', value: 0x0800 }, { field: 'eth_type', value: 0x0800 }]),
+      { ok: false, field: 'eth_type', problem: 'DUP_FIELD', detail: 'eth_type appears twice' });
+    const r = checkMatch([{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_dst', value: '10.0.0.1', mask: '255.0.0.0' }]);
+    assert.ok(!r.ok && r.problem === 'BAD_WILDCARDS' && r.field === 'ipv4_dst');
+    const p = checkMatch([{ field: 'arp_op', value: 1 }]);
+    assert.ok(!p.ok && p.problem === 'BAD_PREREQ' && p.detail === 'arp_op needs eth_type=0x0806');
+  });
+});
+
 void describe('canonical keys', () => {
   const sent: Match = [
     { field: 'arp_tpa', value: '10.0.0.1', mask: '255.255.255.255' },
@@ -226,6 +245,29 @@ void describe('canonical keys', () => {
       instructionsKey([{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: 1 }, { type: 'OUTPUT', port: 2 }] }]),
       instructionsKey([{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: 2 }, { type: 'OUTPUT', port: 1 }] }]),
     );
+  });
+
+  void it('instructionsKey equates a move as sent (OXM headers) and as Open vSwitch reports it (NXM headers)', () => {
+    const sent: Instruction[] = [{ type: 'APPLY_ACTIONS', actions: [
+      { type: 'NX_REG_MOVE', src: 'eth_src', dst: 'eth_dst', nBits: 48, srcOfs: 0, dstOfs: 0 },
+      { type: 'NX_REG_MOVE', src: 'arp_sha', dst: 'arp_tha', nBits: 48, srcOfs: 0, dstOfs: 0 },
+    ] }];
+    // Bytes from a FLOW stats reply of ovs-vswitchd 3.1 for that flow: NXM_OF_ETH_SRC, NXM_NX_ARP_SHA...
+    const fromSwitch = Buffer.from(hex(`
+      0004 0038 00000000
+      ffff 0018 00002320 0006 0030 0000 0000 00000406 00000206
+      ffff 0018 00002320 0006 0030 0000 0000 00012206 00012406
+    `), 'hex');
+    const fm = flowMod({ priority: 1 });
+    const raw = Buffer.concat([encode(fm), fromSwitch]);
+    raw.writeUInt16BE(raw.length, 2);
+    const d = decode(raw);
+    assert.ok(d.type === 'FLOW_MOD');
+    const mv = d.instructions[0]!.type === 'APPLY_ACTIONS' ? d.instructions[0]!.actions[0] : undefined;
+    assert.deepStrictEqual(mv, { type: 'NX_REG_MOVE', nBits: 48, srcOfs: 0, dstOfs: 0, src: { oxmClass: 0, oxmField: 2, length: 6 }, dst: { oxmClass: 0, oxmField: 1, length: 6 } });
+    assert.equal(instructionsKey(d.instructions), instructionsKey(sent));
+    assert.equal(canonicalFieldRef({ oxmClass: 1, oxmField: 17, length: 6 }), 'arp_sha');
+    assert.deepEqual(canonicalFieldRef({ oxmClass: 0, oxmField: 4, length: 2 }), { oxmClass: 0, oxmField: 4, length: 2 }); // vlan_tci has no OXM twin
   });
 
   void it('formats IPv6 per RFC 5952', () => {
