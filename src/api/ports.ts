@@ -87,6 +87,8 @@ export interface RegistryPort {
 
   stats(): MaybePromise<RegistryStats>;
   alarms(): MaybePromise<Alarm[]>;
+  /** Clears an alarm by id (a duplicate-MAC alarm unfreezes the MAC); NotFoundError for an unknown id. */
+  clearAlarm?(id: string): MaybePromise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

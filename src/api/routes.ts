@@ -267,7 +267,7 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
     route({
       method: 'GET', path: '/v1/networks', operationId: 'listNetworks', summary: 'List networks', tag: 'networks', access: 'any',
       query: S.NetworkListQuery,
-      responses: { 200: json('networks', S.list(S.Network)), ...bad, ...common },
+      responses: { 200: json('networks', S.list(S.NetworkView)), ...bad, ...common },
       handler: async ({ principal, query }) => {
         const tenant = principal?.role === 'admin' ? query.tenant : principal?.tenant;
         if (query.tenant && tenant !== query.tenant) return { status: 200, body: { items: [] } };
@@ -297,7 +297,7 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
     route({
       method: 'GET', path: '/v1/networks/:tenant/:network', operationId: 'getNetwork', summary: 'Show a network', tag: 'networks', access: 'any',
       params: S.NetworkParams,
-      responses: { 200: json('the network', S.Network), ...bad, ...common, ...nf },
+      responses: { 200: json('the network', S.NetworkView), ...bad, ...common, ...nf },
       handler: async ({ principal, params }) => ({ status: 200, body: await visibleNetwork(principal, params.tenant, params.network) }),
     }),
     route({
@@ -315,7 +315,7 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
     route({
       method: 'GET', path: '/v1/endpoints', operationId: 'listEndpoints', summary: 'List endpoints (all hosts)', tag: 'endpoints', access: 'any',
       query: S.EndpointListQuery,
-      responses: { 200: json('endpoints', S.list(S.Endpoint)), ...bad, ...common },
+      responses: { 200: json('endpoints', S.list(S.EndpointView)), ...bad, ...common },
       handler: async ({ principal, query }) => {
         const own = principal?.role === 'admin' ? undefined : principal?.tenant;
         const wanted = query.network ? splitRef(query.network)[0] : query.tenant;
@@ -346,7 +346,7 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
     route({
       method: 'GET', path: '/v1/endpoints/:tenant/:network/:mac', operationId: 'getEndpoint', summary: 'Show an endpoint', tag: 'endpoints', access: 'any',
       params: S.EndpointParams,
-      responses: { 200: json('the endpoint', S.Endpoint), ...bad, ...common, ...nf },
+      responses: { 200: json('the endpoint', S.EndpointView), ...bad, ...common, ...nf },
       handler: async ({ principal, params }) => ({ status: 200, body: await findEndpoint(principal, params.tenant, params.network, params.mac) }),
     }),
     route({
@@ -404,6 +404,17 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
           status: 200,
           body: { ...(d.hostId ? { hostId: d.hostId } : {}), ready, switch: sw ?? null, peers: peers ?? [], registry: registryStats, alarms },
         };
+      },
+    }),
+    route({
+      method: 'POST', path: '/v1/alarms/clear', operationId: 'clearAlarm',
+      summary: 'Clear an alarm by id (a duplicate-MAC alarm unfreezes the MAC once the duplicate is gone) (admin)', tag: 'status', access: 'admin',
+      body: S.AlarmClear,
+      responses: { 204: json('cleared'), ...bad, ...common, ...forbidden, ...nf, 409: json('this alarm clears itself', S.ErrorBody) },
+      handler: async ({ body }) => {
+        if (!registry.clearAlarm) throw new ApiError(404, 'not_found', `alarm ${body.id} not found`);
+        await registry.clearAlarm(body.id);
+        return { status: 204 };
       },
     }),
     route({

@@ -67,7 +67,14 @@ export const EndpointRegistered = z.object({
   announcedTo: z.array(z.string()).describe('host ids of the mesh peers the registration was announced to'),
 });
 
-export const Alarm = z.object({ kind: z.string(), subject: z.string(), message: z.string(), since: z.string() });
+export const Alarm = z.object({
+  id: z.string().optional().describe('what to give POST /v1/alarms/clear'),
+  kind: z.string(),
+  subject: z.string(),
+  message: z.string(),
+  since: z.string(),
+});
+export const AlarmClear = z.object({ id: z.string().min(1).max(300) }).strict();
 
 export const RegistryStats = z.object({
   tenants: z.number().int(),
@@ -189,5 +196,10 @@ export const EndpointListQuery = z
   .object({ tenant: Name.optional(), network: NetworkRef.optional(), host: Name.optional() })
   .strict();
 export const FlowsQuery = z.object({ diff: z.enum(['true', 'false', '1', '0']).optional() }).strict();
+
+/** Networks as the registry shows them: flagged when they lost a VNI conflict. */
+export const NetworkView = Network.extend({ vniConflictWith: z.string().optional().describe('the older network holding this VNI; this one is not forwarded') });
+/** Endpoints as the registry shows them: stale while their host is unreachable (graceful restart). */
+export const EndpointView = Endpoint.extend({ stale: z.boolean().optional() });
 
 export { Endpoint, Network, Tenant };

@@ -148,6 +148,11 @@ export class MemoryRegistry implements RegistryPort {
   alarms(): Alarm[] {
     return this.alarmList;
   }
+  clearAlarm(id: string): void {
+    const before = this.alarmList.length;
+    this.alarmList = this.alarmList.filter((a) => a.id !== id);
+    if (this.alarmList.length === before) throw new NamedError('NotFoundError', `alarm "${id}" does not exist`);
+  }
 }
 
 /** A switch that "installs" a key's flows after a short delay, unless disconnected. */

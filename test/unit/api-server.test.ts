@@ -394,13 +394,17 @@ void test('100 concurrent registrations all land exactly once', async () => {
 
 void test('status, peers and flows (admin): switch state, registry counts, the difference of desired and installed', async () => {
   const { api, sw, registry } = await setup();
-  registry.alarmList = [{ kind: 'duplicate-mac', subject: 'acme/web/aa:aa:aa:aa:00:01', message: 'moved 6 times in 180 s', since: '2026-01-01T00:00:00.000Z' }];
+  registry.alarmList = [{ id: 'duplicate-mac:acme/web/aa:aa:aa:aa:00:01', kind: 'duplicate-mac', subject: 'acme/web/aa:aa:aa:aa:00:01', message: 'moved 6 times in 180 s', since: '2026-01-01T00:00:00.000Z' }];
   const status = await call(api, { method: 'GET', url: '/v1/status', token: ADMIN });
   const s = status.json<{ hostId: string; ready: boolean; switch: { connection: { state: string } }; registry: { tenants: number }; alarms: unknown[]; peers: unknown[] }>();
   assert.equal(s.hostId, 'h1');
   assert.equal(s.switch.connection.state, 'connected');
   assert.equal(s.registry.tenants, 1);
   assert.equal(s.alarms.length, 1);
+  const clear = (id: string) => call(api, { method: 'POST', url: '/v1/alarms/clear', token: ADMIN, body: { id } });
+  assert.equal((await clear('duplicate-mac:acme/web/aa:aa:aa:aa:00:01')).statusCode, 204);
+  assert.equal(registry.alarmList.length, 0);
+  assert.equal((await clear('duplicate-mac:acme/web/aa:aa:aa:aa:00:01')).statusCode, 404);
   assert.equal(s.peers.length, 2);
   const peers = await call(api, { method: 'GET', url: '/v1/peers', token: ADMIN });
   assert.deepEqual(peers.json<{ items: Array<{ hostId: string }> }>().items.map((p) => p.hostId), ['h2', 'h3']);

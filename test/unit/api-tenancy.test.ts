@@ -55,6 +55,7 @@ void test('route x tenant matrix: no leak, no change, 404 exactly like an absent
     { op: 'status', method: 'GET', url: '/v1/status', expect: 403 },
     { op: 'flows', method: 'GET', url: '/v1/flows', expect: 403 },
     { op: 'trace', method: 'POST', url: '/v1/trace', body: { network: 'bravo/secretnet', source: '10.77.0.1', destination: '10.77.0.2' }, expect: 403 },
+    { op: 'clearAlarm', method: 'POST', url: '/v1/alarms/clear', body: { id: 'duplicate-mac:bravo/secretnet/ba:ba:ba:ba:77:01' }, expect: 403 },
     { op: 'metrics', method: 'GET', url: '/metrics', expect: 403 },
   ];
   // Every route is in the matrix.

@@ -1,0 +1,84 @@
+// The API on the real registry and its lmdb store (through src/api/registry-adapter.ts): registration
+// semantics, conflicts naming the holder, MAC mobility is not a conflict, tokens durable across a restart.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildApi } from '../../src/api/server.js';
+import { registryPort, storeTokens } from '../../src/api/registry-adapter.js';
+import { ADMIN, FakeMesh, FakeSwitch } from '../support/api-fakes.js';
+import { openNode, removeDir, tempDir } from '../support/registry-fixtures.js';
+import type { TestNode } from '../support/registry-fixtures.js';
+
+function apiOn(node: TestNode, sw = new FakeSwitch()) {
+  return buildApi({
+    registry: registryPort(node.registry),
+    tokens: storeTokens(node.store),
+    adminToken: ADMIN,
+    flows: sw,
+    status: sw,
+    mesh: new FakeMesh(),
+    hostId: node.hostId,
+    rateLimit: { perSecond: 10_000, burst: 10_000 },
+    installTimeoutMs: 200,
+  });
+}
+
+void test('the API on the real registry: tenants, networks, endpoints, conflicts, tokens durable across a restart', async () => {
+  const dir = tempDir('bumless-api-');
+  let node = await openNode('h1', '192.168.100.1', undefined, {}, dir);
+  try {
+    let api = apiOn(node);
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const t = await api.app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'acme', quota: { endpoints: 150 } } });
+    assert.equal(t.statusCode, 201, t.body);
+    const token = t.json<{ token: string }>().token;
+    const as = { authorization: `Bearer ${token}` };
+    const n = await api.app.inject({ method: 'POST', url: '/v1/networks', headers: as, payload: { name: 'web', cidrs: ['10.10.10.0/24'] } });
+    assert.equal(n.statusCode, 201, n.body);
+    const vni = n.json<{ vni: number }>().vni;
+    assert.ok(vni >= 1 && vni <= 16777215);
+    // A gateway outside the prefixes: the registry's ValidationError, with its field path.
+    const gw = await api.app.inject({ method: 'POST', url: '/v1/networks', headers: as, payload: { name: 'db', cidrs: ['10.20.0.0/24'], gateway: '10.30.0.1' } });
+    assert.equal(gw.statusCode, 400, gw.body);
+    assert.deepEqual(gw.json<{ error: { details: Array<{ path: unknown[] }> } }>().error.details[0]!.path, ['gateway']);
+    // The VNI the server assigned is taken: the admin choosing it gets a conflict naming the holder.
+    const taken = await api.app.inject({ method: 'POST', url: '/v1/networks', headers: admin, payload: { tenant: 'acme', name: 'db', cidrs: ['10.20.0.0/24'], vni } });
+    assert.equal(taken.statusCode, 409);
+    assert.match(taken.body, /acme\/web/);
+
+    // 100 concurrent registrations land exactly once, each durable before its 201.
+    const mac = (i: number) => `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`;
+    const res = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        api.app.inject({ method: 'POST', url: '/v1/endpoints', headers: as, payload: { network: 'acme/web', mac: mac(i + 1), ips: [`10.10.10.${i + 1}`], port: `p${i + 1}` } }),
+      ),
+    );
+    assert.deepEqual(res.map((r) => r.statusCode), Array(100).fill(201));
+    assert.equal(node.registry.endpoints({ network: 'acme/web' }).length, 100);
+
+    const conflict = await api.app.inject({ method: 'POST', url: '/v1/endpoints', headers: as, payload: { network: 'acme/web', mac: '02:00:00:00:01:ff', ips: ['10.10.10.1'], port: 'px' } });
+    assert.equal(conflict.statusCode, 409);
+    assert.equal(conflict.json<{ error: { holder: { mac: string } } }>().error.holder.mac, mac(1));
+    const put = await api.app.inject({ method: 'PUT', url: `/v1/endpoints/acme/web/${mac(1)}`, headers: as, payload: { ips: ['10.10.10.1'], port: 'p1' } });
+    assert.equal(put.statusCode, 200, put.body);
+    const del = await api.app.inject({ method: 'DELETE', url: `/v1/endpoints/acme/web/${mac(2)}`, headers: as });
+    assert.equal(del.statusCode, 204);
+    const status = await api.app.inject({ method: 'GET', url: '/v1/status', headers: admin });
+    assert.deepEqual(status.json<{ registry: object }>().registry, { tenants: 1, networks: 1, endpoints: 99, localEndpoints: 99, staleEndpoints: 0 });
+
+    // Restart: the same database, a new registry and API; the tenant token still works, the endpoints are there.
+    await api.app.close();
+    await node.close();
+    node = await openNode('h1', '192.168.100.1', undefined, {}, dir);
+    api = apiOn(node);
+    const after = await api.app.inject({ method: 'GET', url: '/v1/endpoints?network=acme/web', headers: as });
+    assert.equal(after.statusCode, 200);
+    assert.equal(after.json<{ items: unknown[] }>().items.length, 99);
+    const tokenId = token.split('.')[1]!;
+    assert.equal((await api.app.inject({ method: 'DELETE', url: `/v1/tenants/acme/tokens/${tokenId}`, headers: admin })).statusCode, 204);
+    assert.equal((await api.app.inject({ method: 'GET', url: '/v1/networks', headers: as })).statusCode, 401);
+    await api.app.close();
+  } finally {
+    await node.close();
+    removeDir(dir);
+  }
+});
