@@ -229,6 +229,14 @@ export class Mesh {
     });
   }
 
+  /**
+   * Peers a change committed now is announced to: those with an open session (their queue gets it).
+   * The API reports these after a registration.
+   */
+  announcedPeers(): string[] {
+    return [...this.active.values()].filter((s) => s.state === 'syncing' || s.state === 'established').map((s) => s.peerHostId!).sort();
+  }
+
   /** Hosts currently reachable (directly or through a reflector). */
   reachableHosts(): string[] {
     return [...this.reachable].sort();

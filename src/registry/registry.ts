@@ -145,6 +145,7 @@ export type EndpointInput = z.input<typeof EndpointInput>;
 // ---------------------------------------------------------------- helpers
 
 const VNI_MAX = 16777215;
+const HOUSEKEEPING_MS = 3600_000;
 
 /**
  * A free VNI for a new network: a hash of `seed` (e.g. "tenant/name") probed linearly. Hashing
@@ -274,6 +275,7 @@ export class Registry {
   private readyVv: VersionVector | undefined;
   private emitScheduled = false;
   private sweepTimer: unknown;
+  private sweepAt = Infinity;
   private closed = false;
 
   private constructor(opts: RegistryOptions) {
@@ -307,6 +309,7 @@ export class Registry {
     // Loading is not a change; withdrawals found while loading (a superseded own entry) still commit.
     tx.events = [];
     if (tx.puts.size) void this.finish(tx);
+    this.scheduleSweep(Math.min(HOUSEKEEPING_MS, this.tombstoneTtlMs));
   }
 
   static open(opts: RegistryOptions): Registry {
@@ -761,9 +764,10 @@ export class Registry {
       else this.moves.delete(k);
     }
     await this.finish(tx);
-    let next = Infinity;
+    // Stale hosts expire on time; tombstones and move histories are collected at least hourly.
+    let next = Math.min(HOUSEKEEPING_MS, this.tombstoneTtlMs);
     for (const since of this.staleHosts.values()) next = Math.min(next, since + this.grMs - now);
-    if (next !== Infinity) this.scheduleSweep(next);
+    this.scheduleSweep(next);
   }
 
   async close(): Promise<void> {
@@ -778,9 +782,13 @@ export class Registry {
     return new Date(this.clock.now()).toISOString();
   }
 
+  /** Arms the housekeeping timer for `ms` from now, unless it is already due sooner. */
   private scheduleSweep(ms: number): void {
     if (this.closed) return;
+    const at = this.clock.now() + Math.max(0, ms);
+    if (this.sweepTimer !== undefined && this.sweepAt <= at) return;
     if (this.sweepTimer !== undefined) this.timers.clearTimeout(this.sweepTimer);
+    this.sweepAt = at;
     this.sweepTimer = this.timers.setTimeout(() => {
       this.sweepTimer = undefined;
       this.sweep().catch((err: unknown) => this.log.error({ err }, 'registry sweep failed'));

@@ -6,6 +6,7 @@ import { ConflictError, FrozenError, NotFoundError, QuotaError, ValidationError 
 import type { EndpointRecord } from '../../src/registry/model.js';
 import { ManualClock, openNode, removeDir, withNetwork } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
+import { FakeTimers } from '../support/mesh-sim.js';
 
 const M1 = '02:00:00:00:00:01';
 
@@ -306,4 +307,30 @@ void test('graceful restart: a lost peer\'s endpoints are stale, withdrawn after
   await b!.registry.settled();
   assert.equal(b!.registry.endpoint('acme/web', M1)?.stale, false);
   assert.equal(b!.registry.hostState('a'), 'up');
+});
+
+void test('graceful restart: each lost peer is withdrawn on its own schedule by the registry\'s timer', async (t) => {
+  const clock = new ManualClock();
+  const timers = new FakeTimers();
+  const tick = (ms: number): void => {
+    clock.advance(ms);
+    timers.advance(ms);
+  };
+  const [a, b, c] = await nodes(t, clock, [['a', '10.0.0.1'], ['b', '10.0.0.2'], ['c', '10.0.0.3']], { gracefulRestartMs: 120_000, timers });
+  await withNetwork(a!.registry);
+  await syncAll([a!, b!, c!]);
+  await a!.registry.upsertLocalEndpoint({ network: 'acme/web', mac: M1, ips: ['10.10.10.1'], port: 'p' });
+  await c!.registry.upsertLocalEndpoint({ network: 'acme/web', mac: '02:00:00:00:00:02', ips: ['10.10.10.2'], port: 'p' });
+  await syncAll([a!, b!, c!]);
+  b!.registry.markPeerStale('a');
+  tick(60_000);
+  b!.registry.markPeerStale('c');
+  tick(60_100);
+  await b!.registry.settled();
+  assert.equal(b!.registry.hostState('a'), 'down', 'a withdrawn 120 s after it was lost, not 120 s after c');
+  assert.equal(b!.registry.hostState('c'), 'stale');
+  tick(60_000);
+  await b!.registry.settled();
+  assert.equal(b!.registry.hostState('c'), 'down');
+  assert.equal(b!.registry.snapshot().endpoints.length, 0);
 });
