@@ -69,6 +69,8 @@ export function flowIdentity(f: Pick<DesiredFlow, 'tableId' | 'priority' | 'matc
   return `${f.tableId}/${f.priority}/${cachedMatchText(f.match)}`;
 }
 
+const UNICAST_MAC = /^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/;
+
 /** The port number if it can be a physical or logical port (1..0xfffffeff), else undefined. */
 const usablePort = (n: number | undefined): number | undefined => (n !== undefined && Number.isInteger(n) && n > 0 && n < 0xffffff00 ? n : undefined);
 /** An endpoint's addresses of one family, canonical text, without repeats. */
@@ -138,14 +140,27 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
   const problems: PipelineProblem[] = [];
   const flows: DesiredFlow[] = [];
   const cookie = (kind: FlowKindName) => makeCookie(kind, vni);
+  // The registry validates with zod; these checks keep a bad value that got past it (a hand-fed
+  // test, an old store) from turning into an exception halfway through a plan.
+  if (!Number.isInteger(vni) || vni < 1 || vni > 0xffffff) {
+    return { flows, problems: [{ network: key, message: `VNI ${vni} is outside 1..16777215; network skipped` }] };
+  }
   const tunnel = usablePort(ctx.tunnelOfport);
   if (ctx.tunnelOfport !== undefined && tunnel === undefined) problems.push({ message: `tunnel ofport ${ctx.tunnelOfport} is not a usable port number; no remote flows` });
 
-  const mine = uniqueByMac(
-    endpoints.filter((e) => e.network === key).map((e) => ({ ...e, mac: e.mac.toLowerCase() })),
-    problems,
-    key,
-  );
+  const valid = endpoints
+    .filter((e) => e.network === key)
+    .map((e) => ({ ...e, mac: e.mac.toLowerCase() }))
+    .filter((e) => {
+      const why = !UNICAST_MAC.test(e.mac)
+        ? `MAC "${e.mac}" is not a unicast MAC address`
+        : isIP(e.vtep) !== 4
+          ? `VTEP "${e.vtep}" is not an IPv4 address`
+          : undefined;
+      if (why) problems.push({ network: key, endpoint: e.mac, message: `${why}; endpoint skipped` });
+      return why === undefined;
+    });
+  const mine = uniqueByMac(valid, problems, key);
   const local: { e: Endpoint; port: number }[] = [];
   const remote: Endpoint[] = [];
   for (const e of mine) {

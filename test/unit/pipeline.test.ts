@@ -520,3 +520,22 @@ void describe('pipeline: three hosts wired together', () => {
     assert.deepEqual(fabric.underlay, []);
   });
 });
+
+void describe('pipeline: bad input', () => {
+  void it('skips and reports values that slipped past registry validation instead of throwing', () => {
+    const endpoints = [
+      ...classicEndpoints(),
+      endpoint({ net: 'a/net', mac: 'zz:zz:zz:zz:zz:zz', ips: [IP(7)], host: 2, port: 'x' }),
+      endpoint({ net: 'a/net', mac: '01:00:5e:00:00:01', ips: [IP(8)], host: 2, port: 'x' }),
+      { ...endpoint({ net: 'a/net', mac: MAC(9), ips: [IP(9), 'not-an-ip'], host: 2, port: 'x' }), vtep: 'nowhere' },
+    ];
+    const plan = planPipeline(classicInput(1, { endpoints, networks: [NET_A, NET_B, network('c', 'net', 0), network('d', 'net', 2 ** 24)] }));
+    assert.equal(plan.flows.length, 40);
+    assert.equal(plan.problems.length, 5, plan.problems.map((p) => p.message).join('\n'));
+    assert.ok(plan.problems.some((p) => /VTEP "nowhere"/.test(p.message)));
+    assert.ok(plan.problems.some((p) => /VNI 0 /.test(p.message)));
+    const badTunnel = planPipeline(classicInput(1, { tunnelOfport: 0xfffffff8 }));
+    assert.ok(!badTunnel.flows.some((f) => cookieKind(f.cookie) === 'unicast-remote'));
+    assert.ok(badTunnel.problems.some((p) => /tunnel ofport/.test(p.message)));
+  });
+});
