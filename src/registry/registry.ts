@@ -452,16 +452,17 @@ export class Registry {
     const tx = this.begin();
     const results: Array<{ endpoint: Endpoint; created: boolean }> = [];
     const claimed = new Map<string, string>();
-    const planned: EndpointRecord[] = [];
+    const planned: Endpoint[] = [];
     for (const [i, raw] of inputs.entries()) {
       const e = parseInput(EndpointInput, raw, inputs.length > 1 ? `endpoint #${i}` : 'endpoint');
       const net = this.activeNets.get(e.network);
       if (!net) throw new NotFoundError('network', e.network);
       const bad = e.ips.map((ip, j) => ({ ip, j })).filter(({ ip }) => !net.value.cidrs.some((c) => ipInCidr(ip, c)));
       if (bad.length) {
+        const where = inputs.length > 1 ? { msg: `endpoint #${i}: `, path: `${i}.` } : { msg: '', path: '' };
         throw new ValidationError(
-          `IP ${bad.map((b) => b.ip).join(', ')} not inside network ${e.network} (${net.value.cidrs.join(', ')})`,
-          bad.map((b) => ({ path: `ips.${b.j}`, message: `not inside ${net.value.cidrs.join(', ')}` })),
+          `${where.msg}IP ${bad.map((b) => b.ip).join(', ')} not inside network ${e.network} (${net.value.cidrs.join(', ')})`,
+          bad.map((b) => ({ path: `${where.path}ips.${b.j}`, message: `not inside ${net.value.cidrs.join(', ')}` })),
         );
       }
       const epKey = endpointKey(e);
@@ -516,10 +517,11 @@ export class Registry {
         createdAt: ownLive?.value.createdAt ?? now,
         updatedAt: now,
       };
-      planned.push(this.stampLocal({ kind: 'endpoint', key: endpointRecordKey(value), value }) as EndpointRecord);
+      planned.push(value);
       results.push({ endpoint: value, created: !ownLive });
     }
-    for (const rec of planned) this.putRecord(tx, rec);
+    // Counters are taken only once every input is valid, so a rejected batch leaves no gap.
+    for (const value of planned) this.putRecord(tx, this.stampLocal({ kind: 'endpoint', key: endpointRecordKey(value), value }));
     if (!planned.length) {
       // Idempotent repeat: acknowledge only once any earlier write of these entries is durable.
       await this.chain;
@@ -668,23 +670,26 @@ export class Registry {
     const tx = this.begin();
     let applied = 0;
     let rejected = 0;
+    // What our own store knew we had written before this batch: own records above it mean the
+    // store was lost or restored from an old copy.
+    const ownBefore = this.vv[this.hostId] ?? 0;
     for (const r of records) {
       if (r.key !== expectedRecordKey(r) || (r.kind === 'endpoint' && r.origin !== r.value.hostId)) {
         rejected++;
         this.log.warn({ peer: fromPeer, key: r.key, origin: r.origin }, 'rejected a record whose key or origin does not match its value');
         continue;
       }
+      const covered = r.origin === this.hostId ? ownBefore : (this.vv[r.origin] ?? 0);
       if (r.origin === this.hostId && r.counter > (this.vv[this.hostId] ?? 0)) {
-        // Our own record, newer than our store: the store was lost or restored from an old copy.
         // Continue numbering after it so no counter is ever reused.
-        this.log.warn({ counter: r.counter }, 'peer holds newer records of this host than the local store; adopting them');
+        this.log.warn({ counter: r.counter, peer: fromPeer }, 'peer holds newer records of this host than the local store; adopting them');
         this.vv[this.hostId] = r.counter;
         tx.vv[this.hostId] = r.counter;
       }
       const existing = this.records.get(r.key);
       if (!existing) {
         // Absent but already covered by our vector: it was deleted and its tombstone collected.
-        if (r.counter <= (this.vv[r.origin] ?? 0) && r.origin !== this.hostId) continue;
+        if (r.counter <= covered) continue;
       } else if (compareHlc(r.hlc, existing.hlc) <= 0) continue;
       this.hlc.observe(r.hlc);
       this.putRecord(tx, r);

@@ -334,3 +334,49 @@ void test('graceful restart: each lost peer is withdrawn on its own schedule by 
   assert.equal(b!.registry.hostState('c'), 'down');
   assert.equal(b!.registry.snapshot().endpoints.length, 0);
 });
+
+void test('own records: a collected own deletion is not resurrected; a lost store adopts its records and never reuses a counter', async (t) => {
+  const clock = new ManualClock();
+  const [a, b] = await nodes(t, clock, [['a', '10.0.0.1'], ['b', '10.0.0.2']], { tombstoneTtlMs: 1000 });
+  await withNetwork(a!.registry);
+  await a!.registry.upsertLocalEndpoint({ network: 'acme/web', mac: M1, ips: ['10.10.10.1'], port: 'p1' });
+  const old = a!.store.getRecord(`e/acme/web/${M1}/a`)!;
+  await a!.registry.deleteLocalEndpoint('acme/web', M1);
+  clock.advance(5000);
+  await a!.registry.sweep();
+  assert.equal(a!.store.getRecord(`e/acme/web/${M1}/a`), undefined, 'tombstone collected');
+  await a!.registry.applyRemote([old], 'b');
+  assert.equal(a!.registry.endpoint('acme/web', M1), undefined, 'our own old announcement stays deleted');
+
+  await a!.registry.upsertLocalEndpoint({ network: 'acme/web', mac: '02:00:00:00:00:02', ips: ['10.10.10.2'], port: 'p2' });
+  await syncAll([a!, b!]);
+  const counter = a!.registry.versionVector().a!;
+  // a loses its disk: a fresh store under the same host id resynchronises from b.
+  const fresh = await openNode('a', '10.0.0.1', clock);
+  t.after(async () => {
+    await fresh.close();
+    removeDir(fresh.dir);
+  });
+  await sync(b!, fresh);
+  assert.equal(fresh.registry.endpoints({ local: true }).length, 1, 'its own endpoint came back from the peer');
+  assert.equal(fresh.registry.versionVector().a, counter);
+  await fresh.registry.upsertLocalEndpoint({ network: 'acme/web', mac: '02:00:00:00:00:03', ips: ['10.10.10.3'], port: 'p3' });
+  assert.equal(fresh.registry.versionVector().a, counter + 1, 'numbering continues after the adopted counter');
+});
+
+void test('a bulk registration with one invalid entry writes nothing and consumes no counter', async (t) => {
+  const [a] = await nodes(t, new ManualClock(), [['a', '10.0.0.1']]);
+  await withNetwork(a!.registry);
+  const before = a!.registry.versionVector().a;
+  await assert.rejects(
+    a!.registry.upsertLocalEndpoints([
+      { network: 'acme/web', mac: M1, ips: ['10.10.10.1'], port: 'p1' },
+      { network: 'acme/web', mac: '02:00:00:00:00:02', ips: ['172.16.0.1'], port: 'p2' },
+    ]),
+    (e: unknown) => e instanceof ValidationError && /endpoint #1/.test(e.message),
+  );
+  assert.equal(a!.registry.endpoints().length, 0);
+  const next = await a!.registry.upsertLocalEndpoint({ network: 'acme/web', mac: M1, ips: ['10.10.10.1'], port: 'p1' });
+  assert.equal(next.created, true);
+  assert.equal(a!.registry.versionVector().a, before! + 1);
+});
