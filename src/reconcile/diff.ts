@@ -1,7 +1,7 @@
 // The one function that turns the difference between desired and installed into changes, and the one
 // function that turns changes into FLOW_MOD bodies. Both are pure: the reconciler sends, the session writes.
 import { isOwnCookie, withGeneration } from './cookie.js';
-import { makeEntry, type FlowTable, type TableEntry } from './table.js';
+import type { FlowTable, TableEntry } from './table.js';
 import type { FlowModBody } from './oftypes.js';
 
 /**
@@ -86,7 +86,8 @@ export function diffTables(desired: FlowTable, installed: FlowTable, generation:
 function stamp(e: TableEntry, generation: number): TableEntry {
   const cookie = withGeneration(e.flow.cookie, generation);
   if (cookie === e.flow.cookie) return e;
-  return makeEntry({ ...e.flow, cookie }, e.key);
+  // Same identity, instructions and cookie data: only the generation bits differ.
+  return { key: e.key, flow: { ...e.flow, cookie }, ikey: e.ikey, cdata: e.cdata };
 }
 
 /** Applies confirmed changes to the installed table. */

@@ -4,3 +4,4 @@ export * from './clock.js';
 export * from './transport.js';
 export * from './ovs.js';
 export * from './session.js';
+export * from './counters.js';

@@ -383,7 +383,10 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     this.#needDrain = false;
     if (stream) {
       this.#lastDisconnect = { at: this.#timers.now(), reason };
-      if (wasConnected) this.#log.warn({ reason }, 'disconnected from switch');
+      if (wasConnected) {
+        if (code === 'SWITCH_CLOSED') this.#log.info({ reason }, 'disconnected from switch');
+        else this.#log.warn({ reason }, 'disconnected from switch');
+      }
       this.emit('disconnected', { reason });
     }
   }

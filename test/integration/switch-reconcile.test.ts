@@ -4,6 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OvsPreparer, type OvsSettings } from '../../src/switch/ovs.js';
+import { readBumDrops } from '../../src/switch/counters.js';
+import { makeCookie } from '../../src/pipeline/cookie.js';
 import { OpenFlowSession, type OfpErrorRecord } from '../../src/switch/session.js';
 import { parseTarget } from '../../src/switch/transport.js';
 import { Reconciler, type ReconcileRun } from '../../src/reconcile/reconciler.js';
@@ -254,5 +256,25 @@ void describe('switch + reconcile against ovs-vswitchd', { timeout: 120000 }, ()
     const lines = host.dumpFlows();
     assert.equal(lines.length, base.length + good.length);
     assert.ok(!lines.some((l) => l.includes('priority=50')));
+  });
+
+  void test('BUM drop counters per network come from the drop flows\' packet counters', async () => {
+    // broadcast from the bridge's own port in VNI 100 and 101 hits per-network drop flows
+    const drops: DesiredFlow[] = [100, 101].map((vni, i) => ({
+      tableId: 0, priority: 5, cookie: makeCookie('bum-drop', vni),
+      match: [{ field: 'in_port', value: 'LOCAL' }, { field: 'eth_dst', value: 'ff:ff:ff:ff:ff:ff' }, { field: 'eth_type', value: 0x0800 + i }],
+      instructions: [],
+    }));
+    r.updateDesired({ upsert: drops });
+    await r.whenIdle();
+    const frame = (type: string): string => `ffffffffffff020000000001${type}${'00'.repeat(46)}`;
+    for (let k = 0; k < 3; k++) host.ofctl('packet-out', `in_port=LOCAL packet=${frame('0800')} actions=table`);
+    host.ofctl('packet-out', `in_port=LOCAL packet=${frame('0801')} actions=table`);
+    const counters = await readBumDrops(s);
+    const by = new Map(counters.map((c) => [c.vni, c]));
+    assert.equal(by.get(100)?.packets, 3n);
+    assert.equal(by.get(100)?.byKind['bum-drop'], 3n);
+    assert.equal(by.get(101)?.packets, 1n);
+    assert.equal(by.get(100)?.bytes, 3n * 60n);
   });
 });
