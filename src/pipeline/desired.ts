@@ -106,8 +106,8 @@ export function globalFlows(): DesiredFlow[] {
 
 /**
  * Picks one endpoint per MAC (the registry key) and orders them: the highest MAC-mobility sequence
- * number wins (RFC 7432 section 15, compared with 32-bit wrap-around), then the host id decides, so
- * two copies of a moving endpoint never both get flows.
+ * number wins (RFC 7432 section 15, compared with 32-bit wrap-around), so two copies of a moving
+ * endpoint never both get flows.
  */
 function uniqueByMac(endpoints: readonly Endpoint[], problems: PipelineProblem[], key: string): Endpoint[] {
   const byMac = new Map<string, Endpoint>();
@@ -118,7 +118,10 @@ function uniqueByMac(endpoints: readonly Endpoint[], problems: PipelineProblem[]
       byMac.set(mac, e);
       continue;
     }
-    const newer = seqNewer(e.seq, cur.seq) || (e.seq === cur.seq && e.hostId < cur.hostId);
+    // Equal sequence numbers: host id, then the whole record, so input order never decides.
+    const newer =
+      seqNewer(e.seq, cur.seq) ||
+      (e.seq === cur.seq && (e.hostId < cur.hostId || (e.hostId === cur.hostId && JSON.stringify(e) < JSON.stringify(cur))));
     problems.push({ network: key, endpoint: mac, message: `two entries for MAC ${mac} (hosts ${cur.hostId} and ${e.hostId}); using the one on ${newer ? e.hostId : cur.hostId}` });
     if (newer) byMac.set(mac, e);
   }

@@ -392,12 +392,14 @@ void describe('pipeline output properties', () => {
       // Same port and MAC in two networks on host 1.
       endpoint({ net: 'c/net', mac: MAC(1), ips: [IP(1)], host: 1, port: 'h1' }),
       endpoint({ net: 'ghost/net', mac: MAC(1), ips: [IP(1)], host: 1, port: 'h1' }),
+      // A second record for j3 with the same sequence number and host but another address.
+      endpoint({ net: 'b/net', mac: MAC(3), ips: [IP(33)], host: 3, port: 'j3' }),
     ];
     const input = classicInput(1, { endpoints, networks: [NET_A, NET_B, network('c', 'net', 12)] });
     const plan = planPipeline(input);
     const ids = plan.flows.map(flowIdentity);
     assert.equal(new Set(ids).size, ids.length);
-    assert.equal(plan.problems.length, 4, plan.problems.map((p) => p.message).join('\n'));
+    assert.equal(plan.problems.length, 5, plan.problems.map((p) => p.message).join('\n'));
     const sim = simFor(input);
     const toH2 = sim.process({ inPort: PORT_A, frame: ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(1), dstIp: IP(2) }) });
     assert.deepEqual(toH2.outputs[0]?.tunnel, { dst: VTEP(3), id: 10n }, 'the moved endpoint (higher seq) wins');
