@@ -150,7 +150,12 @@ case "$sub" in
     need --cns "$CNS"; need --port "$PORT"; need --ip "$IP"; need --mac "$MAC"; need --mtu "$MTU"
     [ -e "/run/netns/$CNS" ] || ip netns add "$CNS"
     ip -n "$CNS" link set lo up
-    if ! in_ns ip link show "$PORT" >/dev/null 2>&1; then
+    if ! ip -n "$CNS" link show eth0 >/dev/null 2>&1; then
+      # A port whose container namespace is gone may linger while the kernel tears that namespace
+      # down in the background; it is replaced, not reused, and ovs-vswitchd is made to open the new
+      # device (a port of the userspace datapath stays bound to the device it first opened).
+      vsctl --if-exists del-port "$BRIDGE" "$PORT"
+      in_ns ip link del "$PORT" 2>/dev/null || true
       # Created straight into both namespaces, so no name ever appears in this namespace.
       if [ -n "$NETNS" ]; then
         ip link add name "$PORT" netns "$NETNS" type veth peer name eth0 netns "$CNS"
