@@ -77,7 +77,9 @@ export function encodeInto(w: Writer, msg: OFMessage): void {
         if (el.type === 'VERSIONBITMAP') {
           w.u16(1);
           w.u16(0);
-          const max = el.versions.length ? Math.max(...el.versions) : 0;
+          // A loop, not Math.max(...): a 64 KiB bitmap lists half a million versions.
+          let max = 0;
+          for (const v of el.versions) if (v > max) max = v;
           const words = (max >>> 5) + 1;
           const bits = new Array<number>(words).fill(0);
           for (const v of el.versions) bits[v >>> 5] = (bits[v >>> 5]! | (1 << (v & 31))) >>> 0;

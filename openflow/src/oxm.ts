@@ -96,7 +96,8 @@ export function decodeOxm(b: Buffer, off: number, end: number): [Oxm, number] {
   if (oxmClass === OFPXMC_EXPERIMENTER) {
     if (len < 4) fail('OF_BAD_OXM_LEN', off, `experimenter OXM length ${len} < 4`, ERR.BAD_MATCH_BAD_LEN);
     const experimenter = u32(b, p);
-    if (experimenter === ONF_VENDOR_ID && oxmField === 0 && !hasMask && len === 7 && u16(b, p + 4) === ONF_ET_PBB_UCA) {
+    // pbb_uca is one bit: any other value stays raw, so it still re-encodes byte for byte.
+    if (experimenter === ONF_VENDOR_ID && oxmField === 0 && !hasMask && len === 7 && u16(b, p + 4) === ONF_ET_PBB_UCA && b[p + 6]! <= 1) {
       return [{ field: 'pbb_uca', value: b[p + 6]! }, next];
     }
     return [{ field: 'raw', oxmClass, oxmField, hasMask, experimenter, payload: copyBytes(b, p + 4, next) }, next];

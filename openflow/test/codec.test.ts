@@ -44,6 +44,18 @@ void describe('builders', () => {
     assert.ok(encode(e).equals(b));
   });
 
+  void it('round-trips a maximal 64 KiB version bitmap (half a million versions)', () => {
+    const b = Buffer.alloc(65528, 0xff);
+    b.writeUInt32BE(0x04000000 | 65528, 0);
+    b.writeUInt32BE(0, 4);
+    b.writeUInt32BE((1 << 16) | 65520, 8);
+    const m = decode(b);
+    const el = m.type === 'HELLO' ? m.elements[0] : undefined;
+    assert.ok(el && el.type === 'VERSIONBITMAP');
+    assert.equal(el.versions.length, (65520 - 4) * 8);
+    assert.ok(encode(m).equals(b));
+  });
+
   void it('echoReply copies xid and payload', () => {
     const r = echoReply({ xid: 9, data: Buffer.from('abc') });
     assert.equal(encode(r).toString('hex'), hex('04 03 000b 00000009 616263'));
