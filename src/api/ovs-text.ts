@@ -1,0 +1,283 @@
+// Codec flows (node-openflow Match/Instruction) as ovs-ofctl prints them in `dump-flows`, so `bumless flows
+// --ovs` can be compared line by line with `ovs-ofctl -O OpenFlow13 dump-flows br-int`. Field order and
+// names follow Open vSwitch's match_format() (lib/match.c): priority, protocol shorthand, registers,
+// tunnel, metadata, in_port, VLAN, Ethernet, L3, nw_proto, ARP/ND hardware addresses, L4.
+import type { Action, FieldRef, Instruction, Match, OxmKnown, PortNo } from 'node-openflow';
+import type { FlowView } from './ports.js';
+
+const hex = (v: bigint | number) => `0x${v.toString(16)}`;
+
+const ETH_IP = 0x0800;
+const ETH_ARP = 0x0806;
+const ETH_RARP = 0x8035;
+const ETH_IPV6 = 0x86dd;
+const OFPVID_PRESENT = 0x1000;
+
+function port(p: PortNo): string {
+  return typeof p === 'number' ? String(p) : p === 'IN_PORT' ? 'IN_PORT' : p;
+}
+
+/** Contiguous IPv4 mask as a prefix length, else undefined. */
+function prefixLen(mask: string): number | undefined {
+  const n = mask.split('.').reduce((acc, o) => (acc << 8) | Number(o), 0) >>> 0;
+  const len = 32 - Math.log2((~n >>> 0) + 1);
+  return Number.isInteger(len) ? len : undefined;
+}
+
+function value(o: OxmKnown, v: unknown): string {
+  switch (o.field) {
+    case 'metadata':
+    case 'tunnel_id':
+    case 'reg0':
+    case 'reg1':
+    case 'reg2':
+    case 'reg3':
+    case 'reg4':
+    case 'reg5':
+    case 'reg6':
+    case 'reg7':
+    case 'ipv6_flabel':
+    case 'pbb_isid':
+      return hex(v as bigint | number);
+    case 'in_port':
+    case 'in_phy_port':
+      return port(v as PortNo);
+    case 'eth_type':
+      return `0x${(v as number).toString(16).padStart(4, '0')}`;
+    default:
+      return String(v);
+  }
+}
+
+function masked(name: string, o: OxmKnown): string {
+  const v = value(o, o.value);
+  if (o.mask === undefined) return `${name}=${v}`;
+  if (typeof o.value === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(o.value)) {
+    const len = prefixLen(o.mask as string);
+    if (len !== undefined) return `${name}=${v}/${len}`;
+  }
+  return `${name}=${v}/${value(o, o.mask)}`;
+}
+
+/** The ovs-ofctl match text (without priority) of a codec match. */
+export function matchToOvs(match: Match): string {
+  const by = new Map<string, OxmKnown>();
+  const raw: string[] = [];
+  for (const o of match) {
+    if (o.field === 'raw') raw.push(`raw(${o.oxmClass}:${o.oxmField})`);
+    else by.set(o.field, o);
+  }
+  const get = (f: string) => by.get(f);
+  const out: string[] = [];
+  const ethType = get('eth_type')?.value as number | undefined;
+  const proto = get('ip_proto')?.value as number | undefined;
+  let skipType = false;
+  let skipProto = false;
+  if (ethType !== undefined && get('eth_type')!.mask === undefined) {
+    skipType = true;
+    const l4: Record<number, string> = { 1: 'icmp', 2: 'igmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
+    const l4v6: Record<number, string> = { 58: 'icmp6', 6: 'tcp6', 17: 'udp6', 132: 'sctp6' };
+    if (ethType === ETH_IP && proto !== undefined && l4[proto]) {
+      out.push(l4[proto]);
+      skipProto = true;
+    } else if (ethType === ETH_IPV6 && proto !== undefined && l4v6[proto]) {
+      out.push(l4v6[proto]);
+      skipProto = true;
+    } else if (ethType === ETH_IP) out.push('ip');
+    else if (ethType === ETH_IPV6) out.push('ipv6');
+    else if (ethType === ETH_ARP) out.push('arp');
+    else if (ethType === ETH_RARP) out.push('rarp');
+    else skipType = false;
+  }
+  const push = (field: string, name = field) => {
+    const o = get(field);
+    if (o) out.push(masked(name, o));
+  };
+  for (let r = 0; r < 8; r++) push(`reg${r}`);
+  push('tunnel_id', 'tun_id');
+  push('tun_src');
+  push('tun_dst');
+  push('metadata');
+  push('in_port');
+  const vid = get('vlan_vid');
+  if (vid) {
+    const v = vid.value as number;
+    if (vid.mask === undefined && v === 0) out.push('vlan_tci=0x0000/0x1fff');
+    else if (vid.mask === undefined && v & OFPVID_PRESENT) out.push(`dl_vlan=${v & 0xfff}`);
+    else out.push(masked('vlan_vid', vid));
+  }
+  push('vlan_pcp', 'dl_vlan_pcp');
+  push('eth_src', 'dl_src');
+  push('eth_dst', 'dl_dst');
+  if (!skipType) push('eth_type', 'dl_type');
+  if (ethType === ETH_IPV6) {
+    push('ipv6_src');
+    push('ipv6_dst');
+    push('ipv6_flabel', 'ipv6_label');
+  } else if (ethType === ETH_ARP || ethType === ETH_RARP) {
+    push('arp_spa');
+    push('arp_tpa');
+  } else {
+    push('ipv4_src', 'nw_src');
+    push('ipv4_dst', 'nw_dst');
+  }
+  if (ethType === ETH_ARP || ethType === ETH_RARP) push('arp_op');
+  else if (!skipProto) push('ip_proto', 'nw_proto');
+  const dscp = get('ip_dscp');
+  if (dscp) out.push(`nw_tos=${(dscp.value as number) << 2}`);
+  push('ip_ecn', 'nw_ecn');
+  push('arp_sha');
+  push('arp_tha');
+  for (const [a, b] of [['tcp_src', 'tp_src'], ['tcp_dst', 'tp_dst'], ['udp_src', 'tp_src'], ['udp_dst', 'tp_dst'], ['sctp_src', 'tp_src'], ['sctp_dst', 'tp_dst']] as const) push(a, b);
+  push('icmpv4_type', 'icmp_type');
+  push('icmpv4_code', 'icmp_code');
+  // ICMPv6 type and code print as icmp_type/icmp_code, followed by the neighbour discovery fields.
+  push('icmpv6_type', 'icmp_type');
+  push('icmpv6_code', 'icmp_code');
+  push('ipv6_nd_target', 'nd_target');
+  push('ipv6_nd_sll', 'nd_sll');
+  push('ipv6_nd_tll', 'nd_tll');
+  for (const f of ['mpls_label', 'mpls_tc', 'mpls_bos', 'pbb_isid', 'in_phy_port', 'ipv6_exthdr', 'pbb_uca']) push(f);
+  return [...out, ...raw].join(',');
+}
+
+/** Names Open vSwitch prints in set_field actions. */
+const SET_FIELD_NAMES: Record<string, string> = { tunnel_id: 'tun_id', ipv4_src: 'ip_src', ipv4_dst: 'ip_dst', ip_proto: 'nw_proto', icmpv4_type: 'icmp_type', icmpv4_code: 'icmp_code', ipv6_nd_target: 'nd_target' };
+
+/** NXM/OXM names Open vSwitch prints in move actions, and each field's width in bits. */
+const NXM: Record<string, [string, number]> = {
+  in_port: ['NXM_OF_IN_PORT', 16],
+  eth_src: ['NXM_OF_ETH_SRC', 48],
+  eth_dst: ['NXM_OF_ETH_DST', 48],
+  eth_type: ['NXM_OF_ETH_TYPE', 16],
+  ip_proto: ['NXM_OF_IP_PROTO', 8],
+  ipv4_src: ['NXM_OF_IP_SRC', 32],
+  ipv4_dst: ['NXM_OF_IP_DST', 32],
+  arp_op: ['NXM_OF_ARP_OP', 16],
+  arp_spa: ['NXM_OF_ARP_SPA', 32],
+  arp_tpa: ['NXM_OF_ARP_TPA', 32],
+  arp_sha: ['NXM_NX_ARP_SHA', 48],
+  arp_tha: ['NXM_NX_ARP_THA', 48],
+  ipv6_src: ['NXM_NX_IPV6_SRC', 128],
+  ipv6_dst: ['NXM_NX_IPV6_DST', 128],
+  tunnel_id: ['NXM_NX_TUN_ID', 64],
+  tun_src: ['NXM_NX_TUN_IPV4_SRC', 32],
+  tun_dst: ['NXM_NX_TUN_IPV4_DST', 32],
+  metadata: ['OXM_OF_METADATA', 64],
+  ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`reg${i}`, [`NXM_NX_REG${i}`, 32] as [string, number]])),
+};
+
+function subfield(r: FieldRef, ofs: number, nBits: number): string {
+  if (typeof r !== 'string') return `${hex(r.oxmClass)}:${r.oxmField}[${ofs}..${ofs + nBits - 1}]`;
+  const [name, width] = NXM[r] ?? [r, 0];
+  return ofs === 0 && nBits === width ? `${name}[]` : `${name}[${ofs}..${ofs + nBits - 1}]`;
+}
+
+export function actionToOvs(a: Action): string {
+  switch (a.type) {
+    case 'OUTPUT':
+      if (a.port === 'CONTROLLER') return `CONTROLLER:${a.maxLen === undefined || a.maxLen === 'NO_BUFFER' ? 65535 : a.maxLen}`;
+      return typeof a.port === 'number' ? `output:${a.port}` : a.port;
+    case 'SET_FIELD': {
+      const f = a.field;
+      const name = SET_FIELD_NAMES[f.field] ?? f.field;
+      const v = value(f, f.value);
+      return `set_field:${v}${f.mask === undefined ? '' : `/${value(f, f.mask)}`}->${name}`;
+    }
+    case 'NX_REG_MOVE':
+      return `move:${subfield(a.src, a.srcOfs, a.nBits)}->${subfield(a.dst, a.dstOfs, a.nBits)}`;
+    case 'NX_RESUBMIT': {
+      const p = a.port === 'IN_PORT' ? '' : port(a.port);
+      return a.table === undefined || a.table === 255 ? `resubmit:${p}` : `resubmit(${p},${a.table})`;
+    }
+    case 'PUSH_VLAN':
+      return `push_vlan:${hex(a.ethertype)}`;
+    case 'POP_VLAN':
+      return 'pop_vlan';
+    case 'PUSH_MPLS':
+      return `push_mpls:${hex(a.ethertype)}`;
+    case 'POP_MPLS':
+      return `pop_mpls:${hex(a.ethertype)}`;
+    case 'DEC_NW_TTL':
+      return 'dec_ttl';
+    case 'SET_NW_TTL':
+      return `mod_nw_ttl:${a.nwTtl}`;
+    case 'SET_MPLS_TTL':
+      return `set_mpls_ttl(${a.mplsTtl})`;
+    case 'DEC_MPLS_TTL':
+      return 'dec_mpls_ttl';
+    case 'GROUP':
+      return `group:${a.groupId}`;
+    case 'SET_QUEUE':
+      return `set_queue:${a.queueId}`;
+    case 'COPY_TTL_OUT':
+      return 'copy_ttl_out';
+    case 'COPY_TTL_IN':
+      return 'copy_ttl_in';
+    case 'PUSH_PBB':
+      return `push_pbb:${hex(a.ethertype)}`;
+    case 'POP_PBB':
+      return 'pop_pbb';
+    case 'EXPERIMENTER':
+      return `experimenter(${hex(a.experimenter)})`;
+  }
+}
+
+/** Instructions as ovs-ofctl prints them: in Open vSwitch's fixed order, "drop" when there is nothing. */
+export function instructionsToOvs(instructions: readonly Instruction[]): string {
+  const order: Record<Instruction['type'], number> = { METER: 0, APPLY_ACTIONS: 1, CLEAR_ACTIONS: 2, WRITE_ACTIONS: 3, WRITE_METADATA: 4, GOTO_TABLE: 5, EXPERIMENTER: 6 };
+  const parts: string[] = [];
+  for (const i of [...instructions].sort((a, b) => order[a.type] - order[b.type])) {
+    switch (i.type) {
+      case 'METER':
+        parts.push(`meter:${i.meterId}`);
+        break;
+      case 'APPLY_ACTIONS':
+        parts.push(...i.actions.map(actionToOvs));
+        break;
+      case 'CLEAR_ACTIONS':
+        parts.push('clear_actions');
+        break;
+      case 'WRITE_ACTIONS':
+        parts.push(`write_actions(${i.actions.map(actionToOvs).join(',')})`);
+        break;
+      case 'WRITE_METADATA':
+        parts.push(`write_metadata:${hex(i.metadata)}${i.metadataMask === 0xffffffffffffffffn ? '' : `/${hex(i.metadataMask)}`}`);
+        break;
+      case 'GOTO_TABLE':
+        parts.push(`goto_table:${i.tableId}`);
+        break;
+      case 'EXPERIMENTER':
+        parts.push(`experimenter(${hex(i.experimenter)})`);
+        break;
+    }
+  }
+  return parts.length ? parts.join(',') : 'drop';
+}
+
+/** A desired flow (pipeline/reconciler) or an installed one (FLOW multipart reply, with counters). */
+export interface CodecFlow {
+  tableId: number;
+  priority: number;
+  cookie: bigint;
+  match: Match;
+  instructions: readonly Instruction[];
+  packetCount?: bigint;
+  byteCount?: bigint;
+  durationSec?: number;
+  durationNsec?: number;
+}
+
+/** The API's JSON view of a codec flow (what FlowsPort.flows() returns). */
+export function flowView(f: CodecFlow): FlowView {
+  return {
+    table: f.tableId,
+    priority: f.priority,
+    cookie: hex(f.cookie),
+    match: matchToOvs(f.match),
+    actions: instructionsToOvs(f.instructions),
+    ...(f.packetCount === undefined ? {} : { packets: Number(f.packetCount) }),
+    ...(f.byteCount === undefined ? {} : { bytes: Number(f.byteCount) }),
+    ...(f.durationSec === undefined ? {} : { durationSec: f.durationSec + (f.durationNsec ?? 0) / 1e9 }),
+  };
+}
