@@ -80,6 +80,8 @@ export interface SessionStatus {
   connectedSince?: number;
   connects: number;
   lastDisconnect?: { at: number; reason: string };
+  /** Why the last connection attempt or connection failed (cleared by nothing: history for status). */
+  lastFailure?: { at: number; reason: string };
   errors: { total: number; byType: Record<string, number>; recent: OfpErrorRecord[] };
   decodeErrors: number;
   ports: number;
@@ -159,6 +161,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   #connectedSince: number | undefined;
   #connects = 0;
   #lastDisconnect: { at: number; reason: string } | undefined;
+  #lastFailure: { at: number; reason: string } | undefined;
   readonly #portsByName = new Map<string, PortInfo>();
   readonly #portsByNo = new Map<number, PortInfo>();
   readonly #errorRing: OfpErrorRecord[] = [];
@@ -212,6 +215,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       ...(this.#connectedSince !== undefined && { connectedSince: this.#connectedSince }),
       connects: this.#connects,
       ...(this.#lastDisconnect && { lastDisconnect: this.#lastDisconnect }),
+      ...(this.#lastFailure && { lastFailure: this.#lastFailure }),
       errors: { total: this.#errorTotal, byType: { ...this.#errorsByType }, recent: [...this.#errorRing] },
       decodeErrors: this.#decodeErrors,
       ports: this.#portsByName.size,
@@ -392,6 +396,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   }
 
   #scheduleReconnect(reason: string): void {
+    this.#lastFailure = { at: this.#timers.now(), reason };
     const delay = Math.min(this.#o.reconnectMaxMs, this.#o.reconnectMinMs * 2 ** this.#attempt);
     this.#attempt++;
     this.#setState('backoff');

@@ -43,15 +43,20 @@ export class OvsHost {
     return `unix:${join(this.dir, `${this.bridge}.mgmt`)}`;
   }
 
-  static start(): OvsHost {
+  /**
+   * With `dummy`, ovs-vswitchd runs in the root namespace with --enable-dummy: bridges of
+   * datapath_type=dummy create no kernel device, and OpenFlow listeners on 127.0.0.1 are reachable from
+   * the test process (tcp: and ssl: targets) without any traffic leaving loopback.
+   */
+  static start(opts: { dummy?: boolean } = {}): OvsHost {
     const dir = mkdtempSync('/tmp/bsw-');
-    const ns = `bsw${process.pid}${Math.floor(Math.random() * 1e4)}`;
+    const ns = opts.dummy ? '' : `bsw${process.pid}${Math.floor(Math.random() * 1e4)}`;
     const h = new OvsHost(dir, ns);
     try {
-      sh('ip', ['netns', 'add', ns]);
+      if (ns) sh('ip', ['netns', 'add', ns]);
       sh('ovsdb-tool', ['create', join(dir, 'conf.db'), SCHEMA]);
-      sh('ip', ['netns', 'exec', ns, 'ovsdb-server', join(dir, 'conf.db'), `--remote=punix:${join(dir, 'db.sock')}`,
-        `--pidfile=${join(dir, 'ovsdb.pid')}`, '--detach', `--log-file=${join(dir, 'ovsdb.log')}`, `--unixctl=${join(dir, 'ovsdb.ctl')}`]);
+      sh(...h.#inNs(['ovsdb-server', join(dir, 'conf.db'), `--remote=punix:${join(dir, 'db.sock')}`,
+        `--pidfile=${join(dir, 'ovsdb.pid')}`, '--detach', `--log-file=${join(dir, 'ovsdb.log')}`, `--unixctl=${join(dir, 'ovsdb.ctl')}`]));
       h.#pids.add(h.#pid('ovsdb'));
       sh('ovs-vsctl', [`--db=${h.db}`, '--no-wait', 'init']);
       h.startVswitchd();
@@ -66,11 +71,21 @@ export class OvsHost {
     return Number(readFileSync(join(this.dir, `${name}.pid`), 'utf8').trim());
   }
 
+  #inNs(cmd: string[]): [string, string[]] {
+    const [bin = '', ...args] = this.ns ? ['ip', 'netns', 'exec', this.ns, ...cmd] : cmd;
+    return [bin, args];
+  }
+
   startVswitchd(): void {
-    sh('ip', ['netns', 'exec', this.ns, 'env', `OVS_RUNDIR=${this.dir}`, 'ovs-vswitchd', this.db,
+    sh(...this.#inNs(['env', `OVS_RUNDIR=${this.dir}`, 'ovs-vswitchd', this.db, ...(this.ns ? [] : ['--enable-dummy']),
       `--pidfile=${join(this.dir, 'vswitchd.pid')}`, '--detach', `--log-file=${join(this.dir, 'vswitchd.log')}`,
-      `--unixctl=${join(this.dir, 'vswitchd.ctl')}`]);
+      `--unixctl=${join(this.dir, 'vswitchd.ctl')}`]));
     this.#pids.add(this.#pid('vswitchd'));
+  }
+
+  /** Runs openssl in the host's directory (test certificates). */
+  openssl(...args: string[]): void {
+    execFileSync('openssl', args, { cwd: this.dir, stdio: 'ignore', timeout: 30000 });
   }
 
   /** kill -9 ovs-vswitchd (a crash); returns once the process is gone. */
@@ -112,7 +127,7 @@ export class OvsHost {
       if (alive(pid)) process.kill(pid, 'SIGKILL');
     }
     this.#pids.clear();
-    sh('ip', ['netns', 'del', this.ns], { allowFail: true });
+    if (this.ns) sh('ip', ['netns', 'del', this.ns], { allowFail: true });
     if (existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
   }
 }
