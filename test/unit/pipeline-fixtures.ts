@@ -3,7 +3,8 @@
 import type { Endpoint, Network } from '../../src/registry/model.js';
 import type { PipelineInput } from '../../src/pipeline/desired.js';
 import { desiredFlows } from '../../src/pipeline/desired.js';
-import { FlowSim } from '../../src/sim/index.js';
+import { BROADCAST_MAC, FlowSim, arpReply, arpRequest, ipv4Frame, ipv6Frame } from '../../src/sim/index.js';
+import type { Frame } from '../../src/sim/index.js';
 
 const T = '2026-11-21T06:00:00.000Z';
 
@@ -57,4 +58,24 @@ export function simFor(input: PipelineInput): FlowSim {
   const ports = [...input.localPorts.values()];
   if (input.tunnelOfport !== undefined) ports.push(input.tunnelOfport);
   return new FlowSim({ tunnelPorts: input.tunnelOfport !== undefined ? [input.tunnelOfport] : [], ports }).load(desiredFlows(input));
+}
+
+/** Every frame a misbehaving or chatty container might send, from port `port` owning host index `n`. */
+export function noisyFrames(n: number): [string, Frame][] {
+  const me = { mac: MAC(n), ip: IP(n) };
+  return [
+    ['broadcast ARP for a known IP', arpRequest({ ...me, target: IP(n === 1 ? 2 : 1) })],
+    ['broadcast ARP for an unknown IP', arpRequest({ ...me, target: '10.10.10.77' })],
+    ['RFC 5227 probe for own IP', arpRequest({ mac: me.mac, ip: '0.0.0.0', target: me.ip })],
+    ['gratuitous ARP request', arpRequest({ ...me, target: me.ip })],
+    ['gratuitous ARP reply', arpReply({ ...me, dstMac: BROADCAST_MAC, dstIp: me.ip })],
+    ['IPv4 broadcast (DHCP discover)', { ...ipv4Frame({ src: me.mac, dst: BROADCAST_MAC, srcIp: '0.0.0.0', dstIp: '255.255.255.255', proto: 17 }), udp_src: 68, udp_dst: 67 }],
+    ['IPv4 subnet broadcast', ipv4Frame({ src: me.mac, dst: BROADCAST_MAC, srcIp: me.ip, dstIp: '10.10.10.255' })],
+    ['IPv4 multicast (mDNS)', ipv4Frame({ src: me.mac, dst: '01:00:5e:00:00:fb', srcIp: me.ip, dstIp: '224.0.0.251', proto: 17 })],
+    ['IPv6 router solicitation', ipv6Frame({ src: me.mac, dst: '33:33:00:00:00:02', srcIp: 'fe80::a8aa:aaff:feaa:aa01', dstIp: 'ff02::2', icmpv6Type: 133 })],
+    ['IPv6 MLDv2 report', ipv6Frame({ src: me.mac, dst: '33:33:00:00:00:16', srcIp: '::', dstIp: 'ff02::16', icmpv6Type: 143 })],
+    ['IPv6 neighbour solicitation', ipv6Frame({ src: me.mac, dst: '33:33:ff:aa:aa:01', srcIp: '::', dstIp: 'ff02::1:ffaa:aa01', icmpv6Type: 135 })],
+    ['unknown unicast', ipv4Frame({ src: me.mac, dst: 'aa:aa:aa:aa:aa:99', srcIp: me.ip, dstIp: '10.10.10.99' })],
+    ['LLDP-like other ethertype', { eth_src: me.mac, eth_dst: '01:80:c2:00:00:0e', eth_type: 0x88cc }],
+  ];
 }
