@@ -11,7 +11,7 @@ import { ADMIN, runningApi } from '../support/api-fakes.js';
 
 void test('HTTPS with the configured certificate; the CLI client verifies it against --ca and refuses without', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bumless-tls-'));
-  const ctx = { close: async () => undefined as void };
+  const ctx: { close: () => Promise<void> } = { close: () => Promise.resolve() };
   try {
     const cert = join(dir, 'api.crt');
     const key = join(dir, 'api.key');
