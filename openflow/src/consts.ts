@@ -76,7 +76,7 @@ export function portName(v: number): PortNo {
   return v >= 0xffffff00 ? (PORT_NAMES.get(v) ?? v) : v;
 }
 export function portValue(p: PortNo): number {
-  if (typeof p === 'number') return p >>> 0;
+  if (typeof p === 'number') return p;
   const v = PORTS[p];
   if (v === undefined) throw new OFEncodeError('OF_BAD_VALUE', `unknown port name ${String(p)}`);
   return v;
@@ -92,8 +92,8 @@ export function port16Name(v: number): PortNo {
 }
 export function port16Value(p: PortNo): number {
   if (typeof p === 'number') {
-    if (p >= 0xffffff00) return (p - 0xffffff00 + 0xff00) & 0xffff;
-    if (p > 0xffff) throw new OFEncodeError('OF_BAD_VALUE', `port ${p} does not fit a 16-bit Nicira port field`);
+    if (p >= 0xffffff00 && p <= 0xffffffff) return (p - 0xffffff00 + 0xff00) & 0xffff;
+    if (!(p >= 0 && p <= 0xffff)) throw new OFEncodeError('OF_BAD_VALUE', `port ${p} does not fit a 16-bit Nicira port field`);
     return p;
   }
   return (portValue(p) - 0xffffff00 + 0xff00) & 0xffff;
@@ -104,20 +104,20 @@ export function bufferIdName(v: number): BufferId {
   return v === OFP_NO_BUFFER ? 'NO_BUFFER' : v;
 }
 export function bufferIdValue(b: BufferId): number {
-  return b === 'NO_BUFFER' ? OFP_NO_BUFFER : b >>> 0;
+  return b === 'NO_BUFFER' ? OFP_NO_BUFFER : b;
 }
 export function tableIdName(v: number): TableId {
   return v === 0xff ? 'ALL' : v;
 }
 export function tableIdValue(t: TableId): number {
-  return t === 'ALL' ? 0xff : t & 0xff;
+  return t === 'ALL' ? 0xff : t;
 }
 /** enum ofp_group, spec 7.3.4.2. */
 export function groupIdName(v: number): GroupId {
   return v === 0xfffffffc ? 'ALL' : v === 0xffffffff ? 'ANY' : v;
 }
 export function groupIdValue(g: GroupId): number {
-  return g === 'ALL' ? 0xfffffffc : g === 'ANY' ? 0xffffffff : g >>> 0;
+  return g === 'ALL' ? 0xfffffffc : g === 'ANY' ? 0xffffffff : g;
 }
 /** enum ofp_meter, spec 7.3.4.4. */
 export type MeterId = number | 'SLOWPATH' | 'CONTROLLER' | 'ALL';
@@ -125,14 +125,14 @@ export function meterIdName(v: number): MeterId {
   return v === 0xfffffffd ? 'SLOWPATH' : v === 0xfffffffe ? 'CONTROLLER' : v === 0xffffffff ? 'ALL' : v;
 }
 export function meterIdValue(m: MeterId): number {
-  return m === 'SLOWPATH' ? 0xfffffffd : m === 'CONTROLLER' ? 0xfffffffe : m === 'ALL' ? 0xffffffff : m >>> 0;
+  return m === 'SLOWPATH' ? 0xfffffffd : m === 'CONTROLLER' ? 0xfffffffe : m === 'ALL' ? 0xffffffff : m;
 }
 /** ofp_controller_max_len: OFPCML_NO_BUFFER = 0xffff. */
 export function maxLenName(v: number): number | 'NO_BUFFER' {
   return v === 0xffff ? 'NO_BUFFER' : v;
 }
 export function maxLenValue(v: number | 'NO_BUFFER'): number {
-  return v === 'NO_BUFFER' ? 0xffff : v & 0xffff;
+  return v === 'NO_BUFFER' ? 0xffff : v;
 }
 /** Queue ids: OFPQ_ALL = 0xffffffff. */
 export type QueueId = number | 'ALL';
@@ -140,7 +140,7 @@ export function queueIdName(v: number): QueueId {
   return v === 0xffffffff ? 'ALL' : v;
 }
 export function queueIdValue(q: QueueId): number {
-  return q === 'ALL' ? 0xffffffff : q >>> 0;
+  return q === 'ALL' ? 0xffffffff : q;
 }
 
 export const FLOW_MOD_COMMANDS = new EnumMap('flow mod command', {

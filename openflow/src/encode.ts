@@ -52,7 +52,7 @@ export function encodeInto(w: Writer, msg: OFMessage): void {
   if (wireType === undefined) throw new OFEncodeError('OF_BAD_VALUE', `unknown message type ${String(t)}`);
   // ofp_header; the length (bytes 2-3) is back-patched at the end.
   w.u32((((msg.type === 'HELLO' || msg.type === 'ERROR') && msg.version !== undefined ? msg.version : 4) << 24 | wireType << 16) >>> 0);
-  w.u32(msg.xid >>> 0);
+  w.u32(msg.xid);
   // FLOW_MOD first: it is by far the most frequent message the agent writes.
   switch (msg.type) {
     case 'FLOW_MOD':

@@ -5,6 +5,14 @@ import { OFEncodeError } from './errors.js';
 
 const MAX_U64 = 0xffffffffffffffffn;
 
+/**
+ * Every integer field is range-checked: a priority of 70000 or an undefined table id must be an
+ * OFEncodeError, not silently truncated into a different flow.
+ */
+function badInt(v: unknown, bits: number): never {
+  throw new OFEncodeError('OF_BAD_VALUE', `${String(v)} is not an unsigned ${bits}-bit integer`);
+}
+
 export class Writer {
   buf: Buffer;
   pos = 0;
@@ -25,11 +33,13 @@ export class Writer {
   }
 
   u8(v: number): void {
+    if ((v & 0xff) !== v) badInt(v, 8);
     this.ensure(1);
     this.buf[this.pos++] = v & 0xff;
   }
 
   u16(v: number): void {
+    if ((v & 0xffff) !== v) badInt(v, 16);
     this.ensure(2);
     const b = this.buf;
     let p = this.pos;
@@ -39,6 +49,7 @@ export class Writer {
   }
 
   u24(v: number): void {
+    if ((v & 0xffffff) !== v) badInt(v, 24);
     this.ensure(3);
     const b = this.buf;
     let p = this.pos;
@@ -49,6 +60,7 @@ export class Writer {
   }
 
   u32(v: number): void {
+    if (v >>> 0 !== v) badInt(v, 32);
     this.ensure(4);
     const b = this.buf;
     let p = this.pos;

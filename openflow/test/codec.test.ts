@@ -165,6 +165,12 @@ void describe('encodeInto', () => {
     assert.throws(() => encode(flowMod({ match: [{ field: 'eth_src', value: 'not-a-mac' }] })), OFEncodeError);
     assert.throws(() => encode(flowMod({ match: [{ field: 'ipv4_src', value: '10.0.0.256' }] })), OFEncodeError);
     assert.throws(() => encode(flowMod({ match: [{ field: 'tcp_dst', value: 70000 }] })), OFEncodeError);
+    // Out-of-range integers are errors, never silently truncated into another flow.
+    assert.throws(() => encode(flowMod({ priority: 70000 })), /not an unsigned 16-bit integer/);
+    assert.throws(() => encode(flowMod({ tableId: 300 })), OFEncodeError);
+    assert.throws(() => encode(flowMod({ outPort: -1 })), OFEncodeError);
+    assert.throws(() => encode({ ...flowMod(), xid: undefined as unknown as number }), OFEncodeError);
+    assert.throws(() => encode(flowMod({ instructions: [{ type: 'GOTO_TABLE', tableId: 256 }] })), OFEncodeError);
     assert.throws(() => encode({ type: 'ECHO_REQUEST', xid: 1, data: Buffer.alloc(70000) }), { code: 'OF_TOO_LONG' });
     // The shared writer recovers after an error.
     assert.equal(encode({ type: 'BARRIER_REQUEST', xid: 1 }).toString('hex'), '0414000800000001');
