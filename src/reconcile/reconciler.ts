@@ -100,6 +100,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   #timer: TimerHandle | undefined;
   #running = false;
   #started = false;
+  /** No run before the first full desired set: an empty desired table would delete every installed flow. */
+  #desiredKnown = false;
   #failures = 0;
   readonly #rejected = new Map<string, { ikey: string; cdata: bigint; error: string }>();
   #lastRun: ReconcileRun | undefined;
@@ -145,13 +147,14 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
 
   /** Replaces the whole desired table (a full recompute of the pipeline). */
   setDesired(flows: Iterable<DesiredFlow>): void {
+    this.#desiredKnown = true;
     const keys = new Set<string>(this.#desired.keys());
     this.#desired.clear();
     for (const f of flows) keys.add(this.#desired.put(f).key);
     this.#markDirty(keys);
   }
 
-  /** Applies a delta to the desired table (incremental pipeline output). */
+  /** Applies a delta to the desired table (incremental pipeline output); runs only after a first setDesired. */
   updateDesired(delta: { upsert?: Iterable<DesiredFlow>; remove?: Iterable<FlowIdentity> }): void {
     const keys: string[] = [];
     for (const id of delta.remove ?? []) {
@@ -215,7 +218,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   #schedule(ms: number): void {
-    if (!this.#started || this.#running) return;
+    if (!this.#started || this.#running || !this.#desiredKnown) return;
     if (this.#timer !== undefined) {
       if (ms > 0) return; // already coalescing
       this.#timers.clearTimeout(this.#timer);

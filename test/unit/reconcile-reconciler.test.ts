@@ -139,6 +139,7 @@ void test('incremental batched updates end where a full recompute ends', async (
 void test('a burst of updates within the batch window becomes one bundle', async () => {
   const sw = new FakeFlowSwitch();
   const r = reconciler(sw, { batchMs: 20 });
+  r.setDesired([]);
   r.start();
   sw.connect();
   await converge(r);
@@ -213,4 +214,28 @@ void test('a reconnect re-reads the switch and restores flows lost meanwhile', a
   assert.equal(r.status().dumps, 2);
   for (const f of sw.flows.values()) assert.equal(cookieGeneration(f.cookie), 2);
   r.stop();
+});
+
+void test('nothing runs before the first full desired set: an agent restart never empties the switch', async () => {
+  const sw = new FakeFlowSwitch();
+  const r1 = reconciler(sw, { batchMs: 1 });
+  r1.setDesired(pipelineFlows(40));
+  r1.start();
+  sw.connect();
+  await converge(r1);
+  r1.stop();
+  sw.disconnect();
+
+  const r2 = reconciler(sw, { batchMs: 1 });
+  r2.start();
+  sw.connect();
+  r2.updateDesired({ upsert: endpointFlows(0) });
+  await new Promise((res) => setTimeout(res, 30));
+  assert.equal(sw.dumps, 1, 'no dump and no diff yet');
+  assert.equal(sw.flows.size, 40);
+  r2.setDesired(pipelineFlows(40));
+  await converge(r2);
+  assert.equal(sw.flows.size, 40);
+  assert.equal(r2.status().flowModsSent, 0);
+  r2.stop();
 });
