@@ -432,14 +432,29 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
     route({
       method: 'POST', path: '/v1/trace', operationId: 'trace', summary: 'Trace a described frame through the switch tables (ofproto/trace) (admin)', tag: 'status', access: 'admin',
       body: S.TraceRequest,
-      responses: { 200: json('tables passed and fate', S.TraceResult), ...bad, ...common, ...forbidden, ...nf, 503: json('this agent cannot trace', S.ErrorBody) },
+      responses: {
+        200: json('tables passed and fate', S.TraceResult),
+        ...bad, ...common, ...forbidden, ...nf,
+        409: json('the source endpoint\'s port is not on the bridge', S.ErrorBody),
+        502: json('ofproto/trace failed', S.ErrorBody),
+        503: json('this agent cannot trace', S.ErrorBody),
+      },
       handler: async ({ principal, body }) => {
         const [tenant, name] = splitRef(body.network);
         await visibleNetwork(principal, tenant, name);
         if (!d.trace) throw new ApiError(503, 'unavailable', 'this agent has no switch to trace on');
         const frame = resolveTrace(body, await registry.endpoints({ network: body.network }), d.hostId);
         const flow = microflow(frame);
-        const output = await d.trace.trace(flow);
+        let output: string;
+        try {
+          output = await d.trace.trace(flow);
+        } catch (err) {
+          const msg = err instanceof Error ? err.message : String(err);
+          if (/unknown port/.test(msg)) {
+            throw new ApiError(409, 'port_missing', `port ${frame.source.port} of endpoint ${frame.source.mac} is not on the bridge; attach the endpoint's interface first (${msg})`);
+          }
+          throw new ApiError(502, 'trace_failed', `ofproto/trace failed on this host: ${msg}`);
+        }
         return { status: 200, body: { flow, ...parseTrace(output), output } };
       },
     }),

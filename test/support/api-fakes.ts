@@ -190,8 +190,10 @@ export class FakeSwitch implements FlowsPort, StatusPort, TracePort {
       networks: [...this.bumDrops].map(([network, n]) => ({ network, vni: 100, bumDropPackets: n, arpReplies: 7 })),
     };
   }
+  traceError: string | undefined;
   trace(flow: string): Promise<string> {
     this.traces.push(flow);
+    if (this.traceError) return Promise.reject(new Error(this.traceError));
     return Promise.resolve(this.traceOutput);
   }
 }

@@ -92,4 +92,12 @@ void test('POST /v1/trace: runs the microflow on the TracePort and returns table
   assert.deepEqual(bad.json<{ error: { details: Array<{ path: unknown[] }> } }>().error.details[0]!.path, ['source']);
   const unknown = await api.app.inject({ method: 'POST', url: '/v1/trace', headers: as, payload: { network: 'acme/nope', source: '10.0.0.1', destination: '10.0.0.2' } });
   assert.equal(unknown.statusCode, 404);
+  // Failures of ovs-appctl: a port missing from the bridge is the caller's to fix (409), anything else 502.
+  const ok = { network: 'acme/web', source: '10.0.0.1', destination: '10.0.0.2' };
+  sw.traceError = 'ovs-appctl ofproto/trace failed: Bad openflow flow syntax: in_port=p1: bad value for in_port (p1: invalid or unknown port for in_port)';
+  const missing = await api.app.inject({ method: 'POST', url: '/v1/trace', headers: as, payload: ok });
+  assert.equal(missing.statusCode, 409);
+  assert.match(missing.json<{ error: { message: string } }>().error.message, /^port p1 of endpoint aa:aa:aa:aa:aa:01 is not on the bridge/);
+  sw.traceError = 'ovs-appctl ofproto/trace failed: exit 1';
+  assert.equal((await api.app.inject({ method: 'POST', url: '/v1/trace', headers: as, payload: ok })).statusCode, 502);
 });
