@@ -33,6 +33,8 @@ export const EndOfRibMsg = z
     vv: VersionVector,
     /** The sync carried every record (the receiver was behind a collected tombstone): prune the rest. */
     full: z.boolean(),
+    /** With `full`: the sender's per-origin tombstone-collection floor, adopted by the receiver. */
+    gcFloor: VersionVector.optional(),
   })
   .strict();
 

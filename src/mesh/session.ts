@@ -7,6 +7,7 @@
 // sent before it on the same session.
 import type { Logger } from 'pino';
 import type { Registry, ReplicateBatch, Timers } from '../registry/registry.js';
+import { recordDot } from '../registry/registry.js';
 import type { ReplicatedRecord, VersionVector } from '../registry/model.js';
 import type { MeshMessage, NotificationCode, OpenMsg } from './protocol.js';
 import { PROTOCOL_VERSION, ProtocolError, SUPPORTED_VERSIONS, closeCodeFor, parseMessage } from './protocol.js';
@@ -84,7 +85,8 @@ export class PeerSession {
   private inbound: Promise<void> = Promise.resolve();
   private inboundDepth = 0;
   private paused = false;
-  private syncKeys: Set<string> | undefined = new Set();
+  /** During the initial sync: key -> version received (for pruning after a full sync). */
+  private syncKeys: Map<string, string> | undefined = new Map();
   private readonly onReplicate = (b: ReplicateBatch): void => this.enqueueDelta(b);
   private subscribed = false;
 
@@ -207,7 +209,7 @@ export class PeerSession {
         return;
       case 'update': {
         this.counters.recordsIn += msg.records.length;
-        if (this.syncKeys) for (const r of msg.records) this.syncKeys.add(r.key);
+        if (this.syncKeys) for (const r of msg.records) this.syncKeys.set(r.key, recordDot(r));
         const res = await this.o.registry.applyRemote(msg.records, this.peerHostId!, msg.vv);
         this.counters.rejected += res.rejected;
         return;
@@ -216,7 +218,7 @@ export class PeerSession {
         if (this.state !== 'syncing') throw new ProtocolError('fsm-error', 'second END_OF_RIB');
         await this.o.registry.applyRemote([], this.peerHostId!, msg.vv);
         if (msg.full && this.syncKeys) {
-          const pruned = await this.o.registry.pruneAfterFullSync(this.syncKeys, msg.vv);
+          const pruned = await this.o.registry.pruneAfterFullSync(this.syncKeys, msg.vv, msg.gcFloor);
           this.o.log.info({ peer: this.peerHostId, pruned }, 'mesh: full resync done');
         }
         this.syncKeys = undefined;
@@ -256,11 +258,11 @@ export class PeerSession {
     this.keepaliveTimer = this.o.timers.setTimeout(() => this.keepalive(), Math.min(this.o.keepaliveMs, Math.floor(this.holdMs / 3)));
     // Snapshot and subscription happen in the same turn: every commit after the snapshot reaches
     // the listener, every commit before it is in the snapshot.
-    const { records, vv, full } = this.o.registry.changesSince(msg.vv);
+    const { records, vv, full, gcFloor } = this.o.registry.changesSince(msg.vv);
     this.o.registry.on('replicate', this.onReplicate);
     this.subscribed = true;
     if (records.length) this.enqueue({ parts: records.map((r) => JSON.stringify(r)) });
-    this.queue.push({ control: JSON.stringify({ type: 'eor', vv, full }) });
+    this.queue.push({ control: JSON.stringify(full ? { type: 'eor', vv, full, gcFloor } : { type: 'eor', vv, full }) });
     this.o.log.info({ peer: msg.hostId, direction: this.o.direction, sending: records.length, full }, 'mesh: session open, initial sync');
     this.flush();
   }

@@ -96,6 +96,8 @@ const RecordMeta = {
   hlc: Hlc,
   /** A tombstone: the value is the last one before the deletion. */
   deleted: z.boolean().optional(),
+  /** Tombstones: wall-clock ms of the deletion (its lifetime counts from here, not from the HLC). */
+  deletedAt: z.number().int().nonnegative().optional(),
 };
 
 export const TenantRecord = z.object({ kind: z.literal('tenant'), ...RecordMeta, value: Tenant });

@@ -182,6 +182,17 @@ export function endpointBeats(a: EndpointRecord, b: EndpointRecord): boolean {
   return compareHlc(a.hlc, b.hlc) > 0;
 }
 
+/** A record version's identity, "origin:counter" (what pruneAfterFullSync compares). */
+export function recordDot(r: Pick<ReplicatedRecord, 'origin' | 'counter'>): string {
+  return `${r.origin}:${r.counter}`;
+}
+
+/** LWW by HLC; on an equal HLC (the same version) a tombstone beats the live copy. */
+export function supersedes(a: ReplicatedRecord, b: ReplicatedRecord): boolean {
+  const c = compareHlc(a.hlc, b.hlc);
+  return c > 0 || (c === 0 && !!a.deleted && !b.deleted);
+}
+
 function bestEndpoint(candidates: EndpointRecord[]): EndpointRecord | undefined {
   // Serial order is not transitive over the whole 32-bit circle; a fixed fold order keeps the
   // choice identical on every node even then.
@@ -651,14 +662,14 @@ export class Registry {
    * peer is behind a tombstone that was already collected (`full`), every record is sent and the
    * peer prunes what it holds but we do not (pruneAfterFullSync).
    */
-  changesSince(peerVv: VersionVector): { records: ReplicatedRecord[]; vv: VersionVector; full: boolean } {
+  changesSince(peerVv: VersionVector): { records: ReplicatedRecord[]; vv: VersionVector; full: boolean; gcFloor: VersionVector } {
     const full = Object.entries(this.gcFloor).some(([o, c]) => (peerVv[o] ?? 0) < c);
     const records: ReplicatedRecord[] = [];
     for (const r of this.records.values()) {
       if (this.pending.has(r.key)) continue;
       if (full || r.counter > (peerVv[r.origin] ?? 0)) records.push(r);
     }
-    return { records, vv: { ...this.committedVv }, full };
+    return { records, vv: { ...this.committedVv }, full, gcFloor: { ...this.gcFloor } };
   }
 
   /**
@@ -674,7 +685,8 @@ export class Registry {
     // store was lost or restored from an old copy.
     const ownBefore = this.vv[this.hostId] ?? 0;
     for (const r of records) {
-      if (r.key !== expectedRecordKey(r) || (r.kind === 'endpoint' && r.origin !== r.value.hostId)) {
+      // Only a host announces its own endpoints; tombstones may come from a host that pruned them.
+      if (r.key !== expectedRecordKey(r) || (r.kind === 'endpoint' && !r.deleted && r.origin !== r.value.hostId)) {
         rejected++;
         this.log.warn({ peer: fromPeer, key: r.key, origin: r.origin }, 'rejected a record whose key or origin does not match its value');
         continue;
@@ -690,7 +702,7 @@ export class Registry {
       if (!existing) {
         // Absent but already covered by our vector: it was deleted and its tombstone collected.
         if (r.counter <= covered) continue;
-      } else if (compareHlc(r.hlc, existing.hlc) <= 0) continue;
+      } else if (!supersedes(r, existing)) continue;
       this.hlc.observe(r.hlc);
       this.putRecord(tx, r);
       applied++;
@@ -705,14 +717,38 @@ export class Registry {
     return { applied, rejected };
   }
 
-  /** After a full sync: drop records the sender has seen (by its vector) but no longer holds. */
-  async pruneAfterFullSync(received: ReadonlySet<string>, senderVv: VersionVector): Promise<number> {
+  /**
+   * After a full sync: drop records the sender has seen (by its vector) but no longer holds, and
+   * take over its collection floor: we now lack those deletions' tombstones too, so peers behind
+   * the floor must get a full sync from us as well.
+   */
+  async pruneAfterFullSync(received: ReadonlyMap<string, string>, senderVv: VersionVector, senderGcFloor: VersionVector = {}): Promise<number> {
     const tx = this.begin();
-    for (const r of this.records.values()) {
-      if (r.origin === this.hostId || received.has(r.key) || this.pending.has(r.key)) continue;
-      if (r.counter <= (senderVv[r.origin] ?? 0)) this.removeRecord(tx, r);
+    const floor = { ...this.gcFloor };
+    let raised = false;
+    for (const [o, c] of Object.entries(senderGcFloor)) {
+      if (c > (floor[o] ?? 0)) {
+        floor[o] = c;
+        raised = true;
+      }
     }
-    const n = tx.removes.size;
+    if (raised) {
+      this.gcFloor = floor;
+      tx.meta.gcFloor = floor;
+    }
+    let n = 0;
+    for (const r of [...this.records.values()]) {
+      // Also our own origin: a tenant or network we created may have been deleted elsewhere.
+      // Kept when the sender holds this very version. When it sent another (older) version of the
+      // key although its vector covers ours, it saw ours and deleted it.
+      if (r.deleted || received.get(r.key) === recordDot(r) || this.pending.has(r.key)) continue;
+      if (r.counter > (senderVv[r.origin] ?? 0)) continue;
+      // The deletion's tombstone is gone, so we write one for our peers: our own new dot (so every
+      // sync carries it) and the deleted version's HLC (tombstones win HLC ties), which removes
+      // exactly that version, or older ones, wherever it still exists, and nothing newer.
+      this.putRecord(tx, { ...r, origin: this.hostId, counter: this.nextCounter(), deleted: true, deletedAt: this.clock.now() });
+      n++;
+    }
     await this.finish(tx);
     return n;
   }
@@ -755,7 +791,7 @@ export class Registry {
     }
     const floor = { ...this.gcFloor };
     for (const r of this.records.values()) {
-      if (!r.deleted || this.pending.has(r.key) || now - r.hlc.wall < this.tombstoneTtlMs) continue;
+      if (!r.deleted || this.pending.has(r.key) || now - (r.deletedAt ?? r.hlc.wall) < this.tombstoneTtlMs) continue;
       this.removeRecord(tx, r);
       floor[r.origin] = Math.max(floor[r.origin] ?? 0, r.counter);
     }
@@ -800,11 +836,16 @@ export class Registry {
     }, Math.max(0, ms) + 10);
   }
 
-  private stampLocal(partial: Omit<ReplicatedRecord, 'origin' | 'counter' | 'hlc' | 'created'> & { created?: Hlc }): ReplicatedRecord {
+  private nextCounter(): number {
     const counter = (this.vv[this.hostId] ?? 0) + 1;
     this.vv[this.hostId] = counter;
+    return counter;
+  }
+
+  private stampLocal(partial: Omit<ReplicatedRecord, 'origin' | 'counter' | 'hlc' | 'created'> & { created?: Hlc }): ReplicatedRecord {
+    const counter = this.nextCounter();
     const hlc = this.hlc.now();
-    const rec = { ...partial, origin: this.hostId, counter, hlc } as ReplicatedRecord;
+    const rec = { ...partial, origin: this.hostId, counter, hlc, ...(partial.deleted ? { deletedAt: hlc.wall } : {}) } as ReplicatedRecord;
     if (rec.kind === 'network' && !rec.created) rec.created = hlc;
     return rec;
   }

@@ -198,12 +198,16 @@ export class SimNet {
     return true;
   }
 
-  /** Replays an update that was already delivered once, straight into the receiver's registry. */
+  /**
+   * Replays the records of an update delivered earlier, straight into the receiver's registry, as
+   * a late duplicate from another path. Without its vector: a vector vouches only for the session
+   * it came on, and the frame may never have been applied (its session was cut first).
+   */
   async replayOld(r: () => number): Promise<void> {
     if (!this.delivered.length) return;
     const d = this.delivered[Math.floor(r() * this.delivered.length)]!;
-    const msg = JSON.parse(d.frame) as { records: never[]; vv?: Record<string, number> };
-    await this.nodes.get(d.to)!.registry.applyRemote(msg.records, 'replay', msg.vv);
+    const msg = JSON.parse(d.frame) as { records: never[] };
+    await this.nodes.get(d.to)!.registry.applyRemote(msg.records, 'replay');
   }
 
   queued(): number {

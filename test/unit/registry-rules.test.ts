@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allocateVni, seqNewer } from '../../src/registry/registry.js';
+import { allocateVni, recordDot, seqNewer } from '../../src/registry/registry.js';
 import type { RegistryChange } from '../../src/registry/registry.js';
 import { ConflictError, FrozenError, NotFoundError, QuotaError, ValidationError } from '../../src/registry/errors.js';
 import type { EndpointRecord } from '../../src/registry/model.js';
@@ -280,9 +280,21 @@ void test('tombstones: a deletion is never undone by a late or duplicated old re
   const delta = b!.registry.changesSince(c!.registry.versionVector());
   assert.equal(delta.full, true);
   await c!.registry.applyRemote(delta.records, 'b');
-  assert.equal(await c!.registry.pruneAfterFullSync(new Set(delta.records.map((r) => r.key)), delta.vv), 1);
+  assert.equal(await c!.registry.pruneAfterFullSync(new Map(delta.records.map((r) => [r.key, recordDot(r)])), delta.vv, delta.gcFloor), 1);
   assert.equal(c!.registry.endpoint('acme/web', M1), undefined);
   assert.equal(view(b!), view(c!));
+  // c now writes the deletion it could not receive: a tombstone with its own dot and the deleted
+  // version's HLC, which removes that version wherever it still lives (and only that version).
+  const synthetic = c!.store.getRecord(`e/acme/web/${M1}/a`)!;
+  assert.equal(synthetic.deleted, true);
+  assert.equal(synthetic.origin, 'c');
+  assert.deepEqual(synthetic.hlc, live.hlc);
+  const [d] = await nodes(t, clock, [['d', '10.0.0.4']]);
+  const setup = a!.registry.changesSince({});
+  await d!.registry.applyRemote([...setup.records.filter((r) => r.kind !== 'endpoint'), live], 'x');
+  assert.equal(d!.registry.endpoint('acme/web', M1)?.hostId, 'a');
+  await d!.registry.applyRemote([synthetic], 'c');
+  assert.equal(d!.registry.endpoint('acme/web', M1), undefined);
 });
 
 void test('graceful restart: a lost peer\'s endpoints are stale, withdrawn after the window, back after End-of-RIB', async (t) => {
