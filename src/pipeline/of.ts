@@ -1,6 +1,5 @@
-// The one place the pipeline and the simulator take OpenFlow value types from. Type-only on purpose:
-// the codec package is built separately, and switching this line to `from 'node-openflow'` must be
-// the only change needed once openflow/dist exists.
+// The one place the pipeline and the simulator take OpenFlow value types from (type-only: the
+// pipeline computes values, it never encodes or sends them).
 export type {
   Match,
   Oxm,
@@ -14,4 +13,4 @@ export type {
   FlowStats,
   PortNo,
   FieldRef,
-} from '../../openflow/src/types.js';
+} from 'node-openflow';
