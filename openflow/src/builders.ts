@@ -1,7 +1,7 @@
 // Builders that fill in the spec defaults (7.3.4.2 and friends), so callers state only what matters.
 import type { BundleCtrlType, BundleFlag } from './consts.js';
 import type {
-  BarrierRequestMessage, BundleAddMessage, BundleControlMessage, EchoReplyMessage, EchoRequestMessage,
+  BarrierRequestMessage, BundleAddMessage, BundleControlMessage, EchoReplyMessage, EchoRequestMessage, ErrorMessage,
   FeaturesRequestMessage, FlowModMessage, HelloMessage, MultipartRequestMessage, OFMessage, PacketOutMessage,
   RoleRequestMessage, SetConfigMessage, ControllerRole, FlowStatsRequest,
 } from './messages.js';
@@ -92,4 +92,16 @@ export function bundleControl(bundleId: number, ctrlType: BundleCtrlType, flags:
 /** Wraps a message for an open bundle; the outer xid is the inner message's, as Open vSwitch expects. */
 export function bundleAdd(bundleId: number, message: OFMessage, flags: BundleFlag[] = ['ATOMIC']): BundleAddMessage {
   return { type: 'BUNDLE_ADD_MESSAGE', xid: message.xid, bundleId, flags, message, properties: new Uint8Array(0) };
+}
+
+/**
+ * The OFPT_ERROR answering a message that failed to decode: type/code from the error's ofpError,
+ * data = at most the first 64 bytes of the offending message (spec 7.4.4), same xid.
+ */
+export function errorReply(err: { ofpError: { type: string; code: string } }, offending: Uint8Array): ErrorMessage {
+  const xid = offending.length >= 8 ? ((offending[4]! << 24) >>> 0) + ((offending[5]! << 16) | (offending[6]! << 8) | offending[7]!) : 0;
+  return {
+    type: 'ERROR', xid, errType: err.ofpError.type as ErrorMessage['errType'], code: err.ofpError.code,
+    data: Buffer.from(offending.subarray(0, 64)),
+  };
 }

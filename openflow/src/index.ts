@@ -12,7 +12,7 @@ export { OFError, OFDecodeError, OFEncodeError } from './errors.js';
 export type { OFDecodeErrorCode, OfpErrorRef } from './errors.js';
 export {
   flowMod, hello, echoRequest, echoReply, featuresRequest, barrierRequest, setConfig, roleRequest, packetOut,
-  flowStatsRequest, portDescRequest, descRequest, bundleControl, bundleAdd,
+  flowStatsRequest, portDescRequest, descRequest, bundleControl, bundleAdd, errorReply,
 } from './builders.js';
 export { checkPrerequisites, checkMatch } from './prereq.js';
 export type { PrereqResult, MatchCheck } from './prereq.js';

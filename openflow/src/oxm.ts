@@ -111,7 +111,8 @@ export function decodeOxm(b: Buffer, off: number, end: number): [Oxm, number] {
   }
   const value = readValue(b, p, def.kind);
   const oxm = hasMask
-    ? ({ field: def.name, value, mask: readValue(b, p + def.len, def.kind) } as OxmKnown)
+    // A port mask is a bit mask, not a port: read it as a number (0xffffffff is not "ANY").
+    ? ({ field: def.name, value, mask: readValue(b, p + def.len, def.kind === 'port' ? 'u32' : def.kind) } as OxmKnown)
     : ({ field: def.name, value } as OxmKnown);
   return [oxm, next];
 }

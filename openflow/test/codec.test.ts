@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import {
   bundleAdd, bundleControl, canonicalMatch, checkPrerequisites, decode, encode, encodeInto, flowKey, flowMod,
   fromJSON, hello, instructionsKey, matchKey, MultipartAssembler, OFDecodeError, OFEncodeError, OFFramer, toJSON,
-  Writer, formatIpv6, echoReply, flowStatsRequest, checkMatch, canonicalFieldRef,
+  Writer, formatIpv6, echoReply, flowStatsRequest, checkMatch, canonicalFieldRef, errorReply,
 } from '../src/index.js';
 import type { FlowStats, Instruction, Match, MultipartReplyMessage, OFMessage } from '../src/index.js';
 import { plain } from './support.js';
@@ -54,6 +54,25 @@ void describe('builders', () => {
     assert.ok(el && el.type === 'VERSIONBITMAP');
     assert.equal(el.versions.length, (65520 - 4) * 8);
     assert.ok(encode(m).equals(b));
+  });
+
+  void it('errorReply answers an undecodable message with its OFPET/code and first 64 bytes', () => {
+    const bad = Buffer.concat([Buffer.from('040e00580000abcd', 'hex'), Buffer.alloc(80)]);
+    bad.writeUInt16BE(bad.length, 2);
+    let err: unknown;
+    try {
+      decode(bad);
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof OFDecodeError);
+    const reply = errorReply(err, bad);
+    assert.equal(reply.xid, 0xabcd);
+    assert.equal(reply.errType, err.ofpError.type);
+    assert.equal(reply.data.length, 64);
+    const wire = encode(reply);
+    assert.equal(wire.readUInt16BE(8), err.ofpError.typeValue);
+    assert.equal(wire.readUInt16BE(10), err.ofpError.codeValue);
   });
 
   void it('echoReply copies xid and payload', () => {
