@@ -23,6 +23,9 @@ export interface AgentStatus {
 export interface AgentStartOptions {
   /** Only this host (default: every host). */
   host?: string;
+  /** Wait until each agent serves its API and has written its admin token (default true). */
+  wait?: boolean;
+  readyTimeoutMs?: number;
   progress?: (line: string) => void;
 }
 
@@ -32,9 +35,6 @@ export interface AgentStopOptions {
   signal?: 'TERM' | 'KILL' | 'INT';
   progress?: (line: string) => void;
 }
-
-/** How long a started agent must stay up before `start` calls it started. */
-const START_GRACE_MS = 500;
 
 export const NO_AGENT_MESSAGE = 'no agent to start: this build of bumless has no `agent` command (nothing registers it in src/cli/commands.ts yet)';
 
@@ -89,6 +89,7 @@ export async function startAgents(state: LabState, labDir: string, opts: AgentSt
   if (!(await hasAgentCommand())) throw new LabError(NO_AGENT_MESSAGE);
   await ensureCa(state.name, labDir);
   const peers = state.hosts.map((h) => ({ id: h.id, underlayIp: h.underlayIp, paths: hostPaths(labDir, h.id) }));
+  const started: Array<{ h: HostState; paths: HostPaths; pid: number }> = [];
   for (const h of hosts) {
     const paths = hostPaths(labDir, h.id);
     const running = livePid(paths.agentPid, paths.agentConfig);
@@ -112,12 +113,47 @@ export async function startAgents(state: LabState, labDir: string, opts: AgentSt
     child.unref();
     if (pid === undefined) throw new LabError(`${h.id}: could not start the agent (ip netns exec ${h.ns} node ${BUMLESS_BIN} agent)`);
     writeFileSync(paths.agentPid, `${pid}\n`);
-    await sleep(START_GRACE_MS);
+    started.push({ h, paths, pid });
+  }
+  if (opts.wait === false) return;
+  // Started together, awaited together: the agents come up in parallel.
+  await Promise.all(
+    started.map(async ({ h, paths, pid }) => {
+      await waitReady(h, paths, pid, opts.readyTimeoutMs ?? 30_000);
+      opts.progress?.(`lab ${state.name}: ${h.id}: agent ready (pid ${pid}, API http://${h.underlayIp}:${AGENT_API_PORT})`);
+    }),
+  );
+}
+
+/** Whether a process (in its own network namespace) has a TCP socket listening on `port`. */
+function listening(pid: number, port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    // "sl local_address rem_address st ...": state 0A is LISTEN.
+    if (text.split('\n').some((line) => { const f = line.trim().split(/\s+/); return f[1]?.endsWith(`:${hex}`) === true && f[3] === '0A'; })) return true;
+  }
+  return false;
+}
+
+/** Ready: alive, the admin token written, the API port listening. An agent that exits says why (its log). */
+async function waitReady(h: HostState, paths: HostPaths, pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
     if (!processAlive(pid)) {
       rmSync(paths.agentPid, { force: true });
-      throw new LabError(`${h.id}: the agent exited at once; its log ${paths.agentLog} ends with:\n${logTail(paths.agentLog)}`);
+      throw new LabError(`${h.id}: the agent exited while starting; its log ${paths.agentLog} ends with:\n${logTail(paths.agentLog)}`);
     }
-    opts.progress?.(`lab ${state.name}: ${h.id}: agent started (pid ${pid}, API http://${h.underlayIp}:${AGENT_API_PORT})`);
+    if (existsSync(join(paths.agentData, 'admin.token')) && listening(pid, AGENT_API_PORT)) return;
+    if (Date.now() > deadline) {
+      throw new LabError(`${h.id}: the agent (pid ${pid}) is not serving its API on port ${AGENT_API_PORT} after ${timeoutMs / 1000} s; see ${paths.agentLog}`);
+    }
+    await sleep(50);
   }
 }
 

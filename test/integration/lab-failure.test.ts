@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Lab, hasAgentCommand } from '../../src/lab/index.js';
@@ -120,20 +120,42 @@ void describe('lab failures', () => {
     assert.match(r.stderr, /the lab needs root/);
   });
 
-  void it('agents start says there is no agent while bumless has no agent command', async (t) => {
-    if (await hasAgentCommand()) {
-      t.skip('this build has an agent command: the agent tests cover starting it');
+  void it('agents start runs the agent in each host namespace, or says there is none to run', async () => {
+    await Lab.up({ lab: bad, hosts: 2 });
+    if (!(await hasAgentCommand())) {
+      const r = await cli(['lab', 'agents', 'start', '--lab', bad]);
+      assert.equal(r.exitCode, 1);
+      assert.match(r.stderr, /no agent to start: this build of bumless has no `agent` command/);
+      const up = await cli(['lab', 'up', '--lab', bad, '--agents']);
+      assert.equal(up.exitCode, 1);
+      assert.match(up.stderr, /no agent to start/);
+      const status = JSON.parse((await cli(['lab', 'status', '--lab', bad, '--json'])).stdout) as { hosts: Array<{ agent: unknown }> };
+      assert.equal(status.hosts[0]?.agent, null);
+      await Lab.down(bad);
       return;
     }
-    await Lab.up({ lab: bad, hosts: 1 });
-    const r = await cli(['lab', 'agents', 'start', '--lab', bad]);
-    assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, /no agent to start: this build of bumless has no `agent` command/);
-    const up = await cli(['lab', 'up', '--lab', bad, '--agents']);
-    assert.equal(up.exitCode, 1);
-    assert.match(up.stderr, /no agent to start/);
-    const status = JSON.parse((await cli(['lab', 'status', '--lab', bad, '--json'])).stdout) as { hosts: Array<{ agent: unknown }> };
-    assert.equal(status.hosts[0]?.agent, null);
+    const start = await cli(['lab', 'agents', 'start', '--lab', bad]);
+    assert.equal(start.exitCode, 0, start.stderr);
+    assert.match(start.stdout, /h1: agent ready \(pid \d+, API http:\/\/192\.168\.\d+\.11:8080\)/);
+    type Agent = { pid: number; apiUrl: string; adminToken: string | null } | null;
+    const status = async () => JSON.parse((await cli(['lab', 'status', '--lab', bad, '--json'])).stdout) as { hosts: Array<{ id: string; ns: string; underlayIp: string; agent: Agent }> };
+    const s1 = await status();
+    for (const h of s1.hosts) {
+      assert.ok(h.agent && running(h.agent.pid), `${h.id} agent runs`);
+      assert.equal(h.agent.apiUrl, `http://${h.underlayIp}:8080`);
+      assert.ok(h.agent.adminToken && h.agent.adminToken.length >= 16, 'admin token read from the data dir');
+      // The agent runs inside the host's namespace, not in the root namespace.
+      assert.equal(readlinkSync(`/proc/${h.agent.pid}/ns/net`), `net:[${statSync(`/run/netns/${h.ns}`).ino}]`);
+    }
+    const h1 = s1.hosts[0]!.agent!.pid;
+    const stop = await cli(['lab', 'agents', 'stop', '--lab', bad, '--host', 'h1', '--signal', 'KILL']);
+    assert.equal(stop.exitCode, 0, stop.stderr);
+    const s2 = await status();
+    assert.equal(s2.hosts[0]?.agent, null);
+    assert.equal(running(h1), false);
+    assert.equal(s2.hosts[1]?.agent?.pid, s1.hosts[1]?.agent?.pid, 'the other host keeps its agent');
+    const pids = [...pidsOf(bad), s1.hosts[1]!.agent!.pid];
     await Lab.down(bad);
+    assertGone(bad, pids, links);
   });
 });
