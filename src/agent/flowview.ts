@@ -1,7 +1,8 @@
-// Flows as the API shows them (FlowView: ovs-ofctl syntax for match and actions), made from the
-// pipeline's formatter so the agent, `bumless flows` and docs/pipeline.md print flows the same way.
+// Flows as the API shows them (FlowView: match and actions exactly as `ovs-ofctl -O OpenFlow13 dump-flows`
+// prints them, checked against Open vSwitch in test/unit/api-ovs-text.test.ts), so `bumless flows --ovs`
+// can be compared line by line with the switch.
 import type { FlowView } from '../api/ports.js';
-import { formatFlow } from '../pipeline/format.js';
+import { flowView as codecFlowView } from '../api/ovs-text.js';
 import type { Flow } from '../reconcile/table.js';
 
 export interface FlowCounters {
@@ -12,24 +13,12 @@ export interface FlowCounters {
 }
 
 export function flowView(f: Flow, stats?: FlowCounters): FlowView {
-  // formatFlow: "cookie=0x.., table=N, priority=P[,match] actions=..."
-  const text = formatFlow(f);
-  const at = text.indexOf(' actions=');
-  const head = text.slice(0, at);
-  const actions = text.slice(at + ' actions='.length);
-  const prio = /priority=\d+(,(.*))?$/.exec(head);
-  return {
-    table: f.tableId,
+  return codecFlowView({
+    tableId: f.tableId,
     priority: f.priority,
-    cookie: `0x${f.cookie.toString(16)}`,
-    match: prio?.[2] ?? '',
-    actions,
-    ...(stats
-      ? {
-          packets: Number(stats.packetCount),
-          bytes: Number(stats.byteCount),
-          durationSec: stats.durationSec + stats.durationNsec / 1e9,
-        }
-      : {}),
-  };
+    cookie: f.cookie,
+    match: f.match,
+    instructions: f.instructions,
+    ...(stats ? { packetCount: stats.packetCount, byteCount: stats.byteCount, durationSec: stats.durationSec, durationNsec: stats.durationNsec } : {}),
+  });
 }
