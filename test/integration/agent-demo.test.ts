@@ -255,6 +255,26 @@ void describe('bumless agent: the classic two-tenant demo on three hosts', () =>
     }
   });
 
+  void it('SIGTERM stops an agent cleanly: API and mesh close, the flows stay and keep forwarding', async () => {
+    const before3 = await dumpFlows(lab, 'h3');
+    const log = lab.hostPaths('h3').agentLog;
+    await lab.stopAgents({ host: 'h3', signal: 'TERM' });
+    assert.equal((await lab.status()).hosts.find((x) => x.id === 'h3')?.agent, null, 'the agent exited');
+    assert.match(readFileSync(log, 'utf8'), /"msg":"agent stopped; the installed flows stay in place"/);
+    const after3 = await dumpFlows(lab, 'h3');
+    assert.deepEqual(after3.map((f) => f.id), before3.map((f) => f.id));
+    // No controller: fail_mode=secure keeps forwarding with the installed flows.
+    assert.ok(await ping(lab, { container: 'h1' }, ip(3)));
+    assert.ok(await ping(lab, { container: 'j3' }, ip(2)));
+    // The peers see the session go down.
+    await until('h1 sees h3 down', async () => {
+      const peers = ((await call('h1', 'GET', '/v1/peers')).body as { items: Array<{ hostId: string; state: string }> }).items;
+      return peers.find((p) => p.hostId === 'h3')?.state !== 'established' ? true : undefined;
+    }, 15000, 100);
+    await lab.startAgents({ host: 'h3' });
+    await until('h3 ready again', async () => ((await call('h3', 'GET', '/readyz')).status === 200 ? true : undefined), 15000, 50);
+  });
+
   void it('after ovs-vswitchd restarts, the agent reconnects and the flows are back', async () => {
     const h = lab.state.hosts.find((x) => x.id === 'h2')!;
     const before2 = await dumpFlows(lab, 'h2');
