@@ -79,3 +79,15 @@ void test('incremental diff over dirty keys only looks at those identities', () 
   assert.equal(only.changes.length, 1);
   assert.equal(only.changes[0]?.entry.key, flowKey(a.tableId, a.priority, a.match));
 });
+
+void test('a Nicira move reads back from Open vSwitch with NXM headers and is still the same flow data', () => {
+  const sent: Instruction[] = [{ type: 'APPLY_ACTIONS', actions: [{ type: 'NX_REG_MOVE', src: 'arp_sha', dst: 'arp_tha', nBits: 48, srcOfs: 0, dstOfs: 0 }] }];
+  // NXM_NX_ARP_SHA (class 1, field 17) -> NXM_NX_ARP_THA (class 1, field 18), as dumped by ovs-vswitchd 3.1
+  const dumped: Instruction[] = [{
+    type: 'APPLY_ACTIONS',
+    actions: [{ type: 'NX_REG_MOVE', src: { oxmClass: 1, oxmField: 17, length: 6 }, dst: { oxmClass: 1, oxmField: 18, length: 6 }, nBits: 48, srcOfs: 0, dstOfs: 0 }],
+  }];
+  assert.equal(instructionsKey(sent), instructionsKey(dumped));
+  const other: Instruction[] = [{ type: 'APPLY_ACTIONS', actions: [{ type: 'NX_REG_MOVE', src: 'arp_sha', dst: 'eth_dst', nBits: 48, srcOfs: 0, dstOfs: 0 }] }];
+  assert.notEqual(instructionsKey(sent), instructionsKey(other));
+});
