@@ -17,7 +17,7 @@ export {
 export { checkPrerequisites, checkMatch } from './prereq.js';
 export type { PrereqResult, MatchCheck } from './prereq.js';
 export { canonicalMatch, canonicalOxm, canonicalFieldRef, matchKey, instructionsKey, flowKey } from './canonical.js';
-export { MultipartAssembler } from './multipart.js';
+export { MultipartAssembler, splitMultipartReply } from './multipart.js';
 export type { MultipartAssemblerOptions } from './multipart.js';
 export { toJSON, fromJSON } from './json.js';
 export type { JsonValue } from './json.js';

@@ -1,7 +1,9 @@
 // Reassembly of multipart replies split with OFPMPF_REPLY_MORE (spec 7.3.5): the switch sends
 // several MULTIPART_REPLY messages with the same xid, all but the last flagged REPLY_MORE; the
 // bodies of array-valued types concatenate into one list.
-import { ERR, OFDecodeError } from './errors.js';
+import { encodeInto } from './encode.js';
+import { ERR, OFDecodeError, OFEncodeError } from './errors.js';
+import { Writer } from './writer.js';
 import type { MultipartReplyMessage } from './messages.js';
 
 interface Pending {
@@ -77,4 +79,38 @@ function join(parts: MultipartReplyMessage[]): MultipartReplyMessage {
   const body: unknown[] = [];
   for (const m of parts) for (const e of m.body as unknown[]) body.push(e);
   return { ...last, flags: [], body } as MultipartReplyMessage;
+}
+
+/**
+ * The inverse of MultipartAssembler, for switch-side code and tests: splits a reply whose list
+ * body would not fit one message into parts of at most maxLength bytes, all but the last flagged
+ * REPLY_MORE. A reply that fits (or has no list body) comes back as the only element.
+ */
+export function splitMultipartReply(msg: MultipartReplyMessage, maxLength = 0xffff): MultipartReplyMessage[] {
+  if (!Array.isArray(msg.body)) return [msg];
+  const w = new Writer(1 << 16);
+  const size = (body: unknown[]): number => {
+    w.reset();
+    encodeInto(w, { ...msg, flags: [], body } as MultipartReplyMessage);
+    return w.pos;
+  };
+  const empty = size([]);
+  const parts: unknown[][] = [];
+  let cur: unknown[] = [];
+  let curLen = empty;
+  for (const entry of msg.body as unknown[]) {
+    const len = size([entry]) - empty;
+    if (empty + len > maxLength) throw new OFEncodeError('OF_TOO_LONG', `one ${msg.mpType} entry of ${len} bytes does not fit a ${maxLength}-byte message`);
+    if (curLen + len > maxLength && cur.length > 0) {
+      parts.push(cur);
+      cur = [];
+      curLen = empty;
+    }
+    cur.push(entry);
+    curLen += len;
+  }
+  parts.push(cur);
+  return parts.map((body, i) => ({
+    ...msg, flags: i < parts.length - 1 ? ['REPLY_MORE'] : [], body,
+  }) as MultipartReplyMessage);
 }

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import {
   bundleAdd, bundleControl, canonicalMatch, checkPrerequisites, decode, encode, encodeInto, flowKey, flowMod,
   fromJSON, hello, instructionsKey, matchKey, MultipartAssembler, OFDecodeError, OFEncodeError, OFFramer, toJSON,
-  Writer, formatIpv6, echoReply, flowStatsRequest, checkMatch, canonicalFieldRef, errorReply,
+  Writer, formatIpv6, echoReply, flowStatsRequest, checkMatch, canonicalFieldRef, errorReply, splitMultipartReply,
 } from '../src/index.js';
 import type { FlowStats, Instruction, Match, MultipartReplyMessage, OFMessage } from '../src/index.js';
 import { plain } from './support.js';
@@ -346,6 +346,24 @@ void describe('MultipartAssembler', () => {
     const r = asm.push(wire[1] as MultipartReplyMessage);
     assert.ok(r && r.mpType === 'FLOW');
     assert.equal(r.body.length, 2);
+  });
+
+  void it('splitMultipartReply cuts 1000 flows into REPLY_MORE parts under 64 KiB that reassemble', () => {
+    const flows = Array.from({ length: 1000 }, (_, i) => ({
+      ...flow(i),
+      match: [{ field: 'eth_type', value: 0x0806 }, { field: 'arp_tpa', value: `10.0.${i >> 8}.${i & 255}` }] as Match,
+      instructions: [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: 1, maxLen: 0 }] }] as Instruction[],
+    }));
+    const parts = splitMultipartReply({ type: 'MULTIPART_REPLY', xid: 9, mpType: 'FLOW', flags: [], body: flows });
+    assert.ok(parts.length >= 2);
+    const wire = parts.map((p) => encode(p));
+    assert.ok(wire.every((b) => b.length <= 0xffff));
+    assert.deepEqual(parts.map((p) => p.flags.length), [...parts.slice(1).map(() => 1), 0]);
+    const asm = new MultipartAssembler();
+    let whole: MultipartReplyMessage | null = null;
+    for (const b of wire) whole = asm.push(decode(b) as MultipartReplyMessage);
+    assert.ok(whole && whole.mpType === 'FLOW');
+    assert.deepStrictEqual(plain(whole.body), plain(flows));
   });
 
   void it('rejects a type change within one xid and a split non-list reply', () => {
