@@ -90,7 +90,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   readonly #swTimeout: number;
   readonly #retryMs: number;
 
-  readonly #desired = new FlowTable();
+  #desired = new FlowTable();
   readonly #installed = new FlowTable();
   /** Identities to compare on the next run; 'all' after a dump or a full set. */
   #dirty: Set<string> | 'all' = 'all';
@@ -148,10 +148,16 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   /** Replaces the whole desired table (a full recompute of the pipeline). */
   setDesired(flows: Iterable<DesiredFlow>): void {
     this.#desiredKnown = true;
-    const keys = new Set<string>(this.#desired.keys());
-    this.#desired.clear();
-    for (const f of flows) keys.add(this.#desired.put(f).key);
-    this.#markDirty(keys);
+    const next = FlowTable.from(flows);
+    // Only identities whose desired form changed need a look; the rest were compared before.
+    const changed: string[] = [];
+    for (const e of next) {
+      const old = this.#desired.get(e.key);
+      if (!old || old.ikey !== e.ikey || old.cdata !== e.cdata) changed.push(e.key);
+    }
+    for (const k of this.#desired.keys()) if (!next.has(k)) changed.push(k);
+    this.#desired = next;
+    this.#markDirty(changed);
   }
 
   /** Applies a delta to the desired table (incremental pipeline output); runs only after a first setDesired. */

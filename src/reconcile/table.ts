@@ -26,8 +26,19 @@ export interface TableEntry {
   readonly cdata: bigint;
 }
 
-export function makeEntry(flow: Flow, key = flowKey(flow.tableId, flow.priority, flow.match)): TableEntry {
-  return { key, flow, ikey: instructionsKey(flow.instructions), cdata: cookieData(flow.cookie) };
+/**
+ * Keys of flow objects already seen. The pipeline hands over the same objects for networks that did
+ * not change, so a full desired set of 100,000 flows costs map lookups, not 100,000 canonical
+ * encodings. Flows are treated as immutable data once handed to the reconciler.
+ */
+const entryCache = new WeakMap<Flow, TableEntry>();
+
+export function makeEntry(flow: Flow, key?: string): TableEntry {
+  const cached = entryCache.get(flow);
+  if (cached && (key === undefined || cached.key === key)) return cached;
+  const e = { key: key ?? flowKey(flow.tableId, flow.priority, flow.match), flow, ikey: instructionsKey(flow.instructions), cdata: cookieData(flow.cookie) };
+  entryCache.set(flow, e);
+  return e;
 }
 
 export class FlowTable {
