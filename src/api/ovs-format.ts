@@ -15,7 +15,11 @@ export function flowIdentity(f: Pick<FlowView, 'table' | 'priority' | 'match'>):
   return `${f.table}/${f.priority}/${f.match}`;
 }
 
-export function diffFlows(desired: FlowView[], installed: FlowView[]): FlowDiff {
+/**
+ * `cookieKey` reduces a cookie to the part that describes the flow: the reconciler stamps its generation
+ * into installed cookies, and a flow that differs only in generation is not a difference.
+ */
+export function diffFlows(desired: FlowView[], installed: FlowView[], cookieKey: (cookie: string) => string = (c) => c): FlowDiff {
   const have = new Map(installed.map((f) => [flowIdentity(f), f]));
   const want = new Set<string>();
   const missing: FlowView[] = [];
@@ -25,7 +29,7 @@ export function diffFlows(desired: FlowView[], installed: FlowView[]): FlowDiff 
     want.add(id);
     const i = have.get(id);
     if (!i) missing.push(f);
-    else if (i.actions !== f.actions || i.cookie !== f.cookie) changed.push({ desired: f, installed: i });
+    else if (i.actions !== f.actions || cookieKey(i.cookie) !== cookieKey(f.cookie)) changed.push({ desired: f, installed: i });
   }
   const extra = installed.filter((f) => !want.has(flowIdentity(f)));
   return { missing, extra, changed };

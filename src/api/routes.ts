@@ -10,6 +10,7 @@ import { ApiError, notFound } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
 import { renderMetrics } from './metrics.js';
 import { diffFlows } from './ovs-format.js';
+import { cookieData } from '../reconcile/cookie.js';
 import type { FlowsPort, MeshPort, RegistryPort, StatusPort, TracePort } from './ports.js';
 import type { ResponseDef, RouteDef } from './route.js';
 import { route } from './route.js';
@@ -66,6 +67,15 @@ class KeyedMutex {
       release();
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     }
+  }
+}
+
+/** A cookie without the reconciler's generation bits (see src/reconcile/cookie.ts); unparsable ones as they are. */
+function cookieWithoutGeneration(cookie: string): string {
+  try {
+    return `0x${cookieData(BigInt(cookie)).toString(16)}`;
+  } catch {
+    return cookie;
   }
 }
 
@@ -424,7 +434,7 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
       handler: async ({ query }) => {
         if (!d.flows) throw new ApiError(503, 'unavailable', 'this agent has no switch session; run the command against an agent');
         const { desired, installed } = await d.flows.flows();
-        const diff = diffFlows(desired, installed);
+        const diff = diffFlows(desired, installed, cookieWithoutGeneration);
         const only = query.diff === 'true' || query.diff === '1';
         return { status: 200, body: only ? { desired: [], installed: [], diff } : { desired, installed, diff } };
       },

@@ -23,7 +23,7 @@ export function formatStatus(s: StatusBody): string {
     out.push(`flows      ${sw.flows.desired} desired, ${sw.flows.installed} installed (${drift})`);
     const r = sw.reconcile;
     const size = r.lastAdded === undefined ? '' : ` +${r.lastAdded} ~${r.lastModified ?? 0} -${r.lastDeleted ?? 0}`;
-    out.push(`reconcile  ${r.count} runs${r.lastDurationMs === undefined ? '' : `, last ${r.lastDurationMs} ms${size}`}${r.lastAt ? ` at ${r.lastAt}` : ''}`);
+    out.push(`reconcile  ${r.count} runs${r.lastDurationMs === undefined ? '' : `, last ${r.lastDurationMs.toFixed(1)} ms${size}`}${r.lastAt ? ` at ${r.lastAt}` : ''}`);
     out.push(`of errors  ${sw.openflowErrors.total}`);
     for (const e of sw.openflowErrors.recent.slice(-5)) out.push(`           ${e.at} ${e.type} xid ${e.xid}${e.flow ? ` ${e.flow}` : ''}`);
   }

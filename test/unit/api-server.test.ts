@@ -417,6 +417,14 @@ void test('status, peers and flows (admin): switch state, registry counts, the d
   assert.deepEqual(body.diff.missing.map((x) => x.actions), ['drop']);
   assert.deepEqual(body.diff.extra.map((x) => x.match), ['dl_dst=aa:aa:aa:aa:00:09']);
   assert.deepEqual(body.diff.changed.map((c) => [c.desired.actions, c.installed.actions]), [['output:1', 'output:2']]);
+  // Installed cookies carry the reconciler's generation (bits 47-32): a different generation is no difference.
+  sw.desired = [f(10, 0, '', 'drop', '0xb1e500000000000c')];
+  sw.installed = [f(10, 0, '', 'drop', '0xb1e500070000000c')];
+  const gen = (await call(api, { method: 'GET', url: '/v1/flows', token: ADMIN })).json<{ diff: { changed: unknown[] } }>();
+  assert.deepEqual(gen.diff.changed, []);
+  sw.installed = [f(10, 0, '', 'drop', '0xb1e500070000000d')];
+  const kind = (await call(api, { method: 'GET', url: '/v1/flows', token: ADMIN })).json<{ diff: { changed: unknown[] } }>();
+  assert.equal(kind.diff.changed.length, 1, 'another flow kind in the cookie is a difference');
   const onlyDiff = await call(api, { method: 'GET', url: '/v1/flows?diff=true', token: ADMIN });
   assert.deepEqual(onlyDiff.json<{ desired: unknown[] }>().desired, []);
   assert.equal((await call(api, { method: 'GET', url: '/v1/flows?diff=maybe', token: ADMIN })).statusCode, 400);

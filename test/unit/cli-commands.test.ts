@@ -191,6 +191,8 @@ void describe('bumless client commands', () => {
     assert.match(s.out, /^host\s+h1\s+ready: yes$/m);
     assert.match(s.out, /^switch\s+connected unix:\/tmp\/br-int\.mgmt \(datapath 0000000000000001\)$/m);
     assert.match(s.out, /^peers\s+h2 established, h3 down$/m);
+    assert.match(s.out, /^reconcile\s+3 runs, last 12\.0 ms \+2 ~0 -1$/m);
+    assert.match(s.out, /^flows\s+0 desired, 0 installed \(in sync\)$/m);
     assert.match(s.out, /^registry\s+1 tenants, 1 networks, 2 endpoints \(2 local\)$/m);
     assert.match(s.out, /^acme\/web\s+100\s+42\s+7$/m);
     assert.match(s.out, /duplicate-mac acme\/web\/aa:aa:aa:aa:00:01: moved 6 times/);
