@@ -10,6 +10,7 @@ import type { AgentStatus, AgentStartOptions, AgentStopOptions } from './agents.
 import { LabError } from './errors.js';
 import {
   BRIDGE,
+  LAB_NAME_RE,
   MAX_HOSTS,
   PHY_DEV,
   TUNNEL_PORT,
@@ -34,6 +35,7 @@ import { labDir, readState, stateFile, writeState } from './state.js';
 import type { ContainerState, HostState, LabState } from './state.js';
 import {
   hostScript,
+  labRoot,
   listNamespaces,
   livePid,
   namespaceExists,
@@ -265,12 +267,12 @@ export class Lab {
     };
     let dirs: string[] = [];
     try {
-      dirs = readdirSync(join(labDir('x'), '..'));
+      dirs = readdirSync(labRoot());
     } catch {
       dirs = [];
     }
     for (const name of dirs) {
-      if (!/^[a-z][a-z0-9]{0,11}$/.test(name)) continue;
+      if (!LAB_NAME_RE.test(name)) continue;
       const s = get(name);
       try {
         const st = readState(name);
