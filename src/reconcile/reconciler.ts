@@ -208,10 +208,12 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     return new Promise((resolve) => this.once('idle', () => resolve()));
   }
 
+  /**
+   * In sync: the switch was read, every desired change since has been confirmed, nothing is pending.
+   * Flows the switch rejected are set aside and do not count (they are in status().rejected).
+   */
   #isInSync(): boolean {
-    if (this.#needDump) return false;
-    const d = diffTables(this.#desired, this.#installed, this.#generation || 1);
-    return d.changes.every((c) => this.#isSetAside(c));
+    return this.#desiredKnown && !this.#needDump && !this.#running && this.#timer === undefined && this.#dirtyEmpty();
   }
 
   #dirtyEmpty(): boolean {

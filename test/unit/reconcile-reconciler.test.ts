@@ -42,6 +42,7 @@ void test('first connect installs the desired flows in one bundle and removes a 
   const r = reconciler(sw, { batchMs: 1 });
   r.setDesired(desired);
   r.start();
+  assert.equal(r.status().inSync, false, 'not in sync before the switch was read');
   sw.connect();
   await converge(r);
   assert.deepEqual(snapshot(sw), expected(desired));
