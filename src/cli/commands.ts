@@ -10,6 +10,7 @@ import { endpointCommand } from './endpoint.js';
 import { statusCommand } from './status.js';
 import { flowsCommand } from './flows.js';
 import { traceCommand } from './trace.js';
+import { demoCommand } from '../demo/cli.js';
 
 export const commands: Command[] = [
   labCommand,
@@ -21,4 +22,5 @@ export const commands: Command[] = [
   statusCommand,
   flowsCommand,
   traceCommand,
+  demoCommand,
 ];
