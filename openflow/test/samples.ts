@@ -2,7 +2,7 @@
 // multipart request and reply type, the Nicira actions and fields, and the ONF bundle messages. The
 // Open vSwitch oracle test, the fuzzer's seed corpus and the benchmark all start from these, so
 // every sample is something Open vSwitch 3.1 itself accepts (prerequisites met, valid ids).
-import { bundleAdd, bundleControl, flowMod } from '../src/index.js';
+import { bundleAdd, bundleControl, encode, flowMod } from '../src/index.js';
 import type {
   Action, FlowModMessage, FlowStats, Match, MultipartReplyMessage, OFMessage, PacketInMessage, PortDesc,
 } from '../src/index.js';
@@ -108,7 +108,9 @@ export function samples(): Map<string, OFMessage> {
     m.set(name, msg);
   };
   add('hello', { type: 'HELLO', xid: 1, elements: [{ type: 'VERSIONBITMAP', versions: [1, 4] }] });
-  add('error', { type: 'ERROR', xid: 2, errType: 'BAD_MATCH', code: 'BAD_PREREQ', data: Buffer.from('040e00500000000a', 'hex') });
+  // The data is the whole offending request, as Open vSwitch sends it back.
+  const offending = encode(flowMod({ xid: 10, tableId: 1, priority: 5, match: [{ field: 'eth_type', value: 0x0806 }, { field: 'arp_tpa', value: '10.1.2.3' }] }));
+  add('error', { type: 'ERROR', xid: 2, errType: 'BAD_MATCH', code: 'BAD_PREREQ', data: offending });
   add('echo_request', { type: 'ECHO_REQUEST', xid: 3, data: Buffer.from('bumless') });
   add('echo_reply', { type: 'ECHO_REPLY', xid: 3, data: Buffer.from('bumless') });
   // NXT_SET_CONTROLLER_ID: zero[6], controller_id.
