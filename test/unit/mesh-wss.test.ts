@@ -294,3 +294,20 @@ void test('bumless cert writes a CA and host certificates with private keys mode
   await assert.rejects(certCommand.run(['host', '--dir', dir, '--host-id', 'Bad_Id']), /invalid host id/);
   await assert.rejects(certCommand.run(['host', '--dir', dir]), /--host-id is required/);
 });
+
+void test('a peer that opens and then goes silent is dropped when the negotiated hold time expires', async (t) => {
+  const pa = await freePort();
+  const a = await startNode('a', '10.0.0.1', pa, [{ hostId: 'b', port: 1 }]);
+  t.after(() => stopAll([a]));
+  const p = await rawPeer(pa, 'b');
+  const t0 = performance.now();
+  p.ws.send(JSON.stringify({ type: 'open', version: 1, hostId: 'b', reflector: false, holdMs: 400, vv: {} }));
+  const { code, reason } = await p.closed;
+  const ms = performance.now() - t0;
+  assert.equal(code, 4000);
+  assert.match(reason, /hold-timer-expired/);
+  assert.ok(ms >= 350 && ms < 3000, `dropped after ${ms.toFixed(0)} ms (hold min(3000, 400) = 400 ms)`);
+  const types = p.frames.map((f) => (JSON.parse(f) as { type: string }).type);
+  assert.deepEqual(types.slice(0, 2), ['open', 'eor'], 'it got our OPEN and an (empty) initial sync first');
+  assert.ok(types.includes('keepalive'), 'keepalives at a third of the hold time');
+});
