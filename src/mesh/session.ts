@@ -66,6 +66,18 @@ type QueueItem = QueuedBatch | { control: string };
 
 const MAX_RECORDS_PER_FRAME = 2000;
 
+// Records are immutable once committed, so each is serialised once however many sessions carry it
+// (a reflector sends every record to every client).
+const serialised = new WeakMap<ReplicatedRecord, string>();
+function serialise(r: ReplicatedRecord): string {
+  let s = serialised.get(r);
+  if (s === undefined) {
+    s = JSON.stringify(r);
+    serialised.set(r, s);
+  }
+  return s;
+}
+
 export class PeerSession {
   state: SessionState = 'open-sent';
   peerHostId: string | undefined;
@@ -261,7 +273,7 @@ export class PeerSession {
     const { records, vv, full, gcFloor } = this.o.registry.changesSince(msg.vv);
     this.o.registry.on('replicate', this.onReplicate);
     this.subscribed = true;
-    if (records.length) this.enqueue({ parts: records.map((r) => JSON.stringify(r)) });
+    if (records.length) this.enqueue({ parts: records.map(serialise) });
     this.queue.push({ control: JSON.stringify(full ? { type: 'eor', vv, full, gcFloor } : { type: 'eor', vv, full }) });
     this.o.log.info({ peer: msg.hostId, direction: this.o.direction, sending: records.length, full }, 'mesh: session open, initial sync');
     this.flush();
@@ -276,7 +288,7 @@ export class PeerSession {
     const records: ReplicatedRecord[] = this.o.reflector ? b.records : b.records.filter((r) => r.origin === this.o.hostId);
     const vv: VersionVector = this.o.reflector ? b.vv : { [this.o.hostId]: b.vv[this.o.hostId] ?? 0 };
     if (!records.length && !this.o.reflector) return;
-    this.enqueue({ parts: records.map((r) => JSON.stringify(r)), vv });
+    this.enqueue({ parts: records.map(serialise), vv });
     this.flush();
   }
 
