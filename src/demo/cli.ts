@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { LabError } from '../lab/index.js';
+import { checkLabName } from '../lab/plan.js';
 import { DemoError } from './errors.js';
 import { downDemo, runDemo } from './demo.js';
 import type { DemoSummary } from './demo.js';
@@ -99,6 +100,11 @@ export const demoCommand: Command = {
       return 0;
     }
     if (values.keep && values.down) throw new UsageError('--keep and --down exclude each other: --down removes the lab, --keep leaves it running');
+    try {
+      checkLabName(values.lab);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
     const json = values.json;
     // With --json, stdout carries only the summary; progress goes to stderr.
     const say = (line: string, level = 0): void => {
