@@ -19,19 +19,27 @@ import { encodeMatch } from './oxm.js';
 import { Writer } from './writer.js';
 import type { FlowStats } from './types.js';
 
-const shared = new Writer(1 << 16);
+// encode() writes into a slab and hands out views of it (Node's own Buffer pool does the same
+// with 8 KiB): no copy and no per-message allocation besides the view. A slab is never written
+// again once a new one replaces it, so views stay valid; a view keeps its slab alive.
+const SLAB = 32 * 1024;
+const slab = new Writer(SLAB);
 
 /** Encodes one message into a new Buffer. */
 export function encode(msg: OFMessage): Buffer {
-  shared.reset();
+  if (slab.buf.length - slab.pos < 2048) {
+    slab.buf = Buffer.allocUnsafe(SLAB);
+    slab.pos = 0;
+  }
+  const start = slab.pos;
   try {
-    encodeInto(shared, msg);
+    encodeInto(slab, msg);
   } catch (e) {
-    shared.reset();
+    slab.pos = start;
     if (e instanceof OFEncodeError) throw e;
     throw new OFEncodeError('OF_BAD_VALUE', `cannot encode ${String((msg as { type?: unknown } | null)?.type)}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return shared.toBuffer();
+  return slab.buf.subarray(start, slab.pos);
 }
 
 function mac(w: Writer, s: string): void {

@@ -165,7 +165,7 @@ async function decodeCommand(args: string[], out: Out): Promise<number> {
         }
       });
     } catch (e) {
-      if (e instanceof PcapError) throw new InputError(e.code, `capture byte ${e.offset}`, e.message);
+      if (e instanceof PcapError) throw new InputError(e.code, `capture byte ${e.offset}`, e.detail);
       if (e instanceof InputError) {
         await out(lines.join(''));
         throw e;

@@ -7,11 +7,13 @@
 export class PcapError extends Error {
   readonly code: string;
   readonly offset: number;
+  readonly detail: string;
   constructor(code: string, offset: number, detail: string) {
     super(`${code} at byte ${offset}: ${detail}`);
     this.name = 'PcapError';
     this.code = code;
     this.offset = offset;
+    this.detail = detail;
   }
 }
 
