@@ -12,7 +12,7 @@ import type { TokenRecord, TokenStore } from './ports.js';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const KEYLEN = 32;
-const TOKEN_RE = /^bl\.([0-9a-f]{16}|admin)\.([A-Za-z0-9_-]{43})$/;
+export const TOKEN_RE = /^bl\.([0-9a-f]{16}|admin)\.([A-Za-z0-9_-]{43})$/;
 
 function scrypt(secret: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -93,6 +93,28 @@ export class TokenAuthority {
     };
     await this.#store.put(id, record);
     return { token: `bl.${id}.${secret}`, record: publicRecord(record) };
+  }
+
+  /**
+   * Stores the hash of an existing tenant token (created on another agent), so one token works on every
+   * agent of the cluster. Returns undefined when the token is malformed or its id is already taken.
+   */
+  async importToken(token: string, tenant: string, description?: string): Promise<Omit<TokenRecord, 'salt' | 'hash'> | undefined> {
+    const m = TOKEN_RE.exec(token);
+    if (!m || m[1] === 'admin' || (await this.#store.get(m[1]!))) return undefined;
+    const salt = randomBytes(16);
+    const hash = await scrypt(m[2]!, salt);
+    const record: TokenRecord = {
+      id: m[1]!,
+      role: 'tenant',
+      tenant,
+      salt: salt.toString('base64'),
+      hash: hash.toString('base64'),
+      createdAt: new Date(this.#clock.now()).toISOString(),
+      ...(description ? { description } : {}),
+    };
+    await this.#store.put(record.id, record);
+    return publicRecord(record);
   }
 
   async list(tenant?: string): Promise<Omit<TokenRecord, 'salt' | 'hash'>[]> {

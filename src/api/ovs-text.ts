@@ -167,9 +167,29 @@ const NXM: Record<string, [string, number]> = {
   ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`reg${i}`, [`NXM_NX_REG${i}`, 32] as [string, number]])),
 };
 
+/**
+ * Field headers as the codec decodes move operands it does not name: NXM class 0 (NXM_OF_*), class 1
+ * (NXM_NX_*) and OpenFlow basic (0x8000), by "class:field" -> the name Open vSwitch prints and the width.
+ */
+const NXM_HEADERS: Record<string, [string, number]> = {
+  '0:0': ['NXM_OF_IN_PORT', 16], '0:1': ['NXM_OF_ETH_DST', 48], '0:2': ['NXM_OF_ETH_SRC', 48], '0:3': ['NXM_OF_ETH_TYPE', 16],
+  '0:4': ['NXM_OF_VLAN_TCI', 16], '0:5': ['NXM_OF_IP_TOS', 8], '0:6': ['NXM_OF_IP_PROTO', 8], '0:7': ['NXM_OF_IP_SRC', 32],
+  '0:8': ['NXM_OF_IP_DST', 32], '0:9': ['NXM_OF_TCP_SRC', 16], '0:10': ['NXM_OF_TCP_DST', 16], '0:11': ['NXM_OF_UDP_SRC', 16],
+  '0:12': ['NXM_OF_UDP_DST', 16], '0:13': ['NXM_OF_ICMP_TYPE', 8], '0:14': ['NXM_OF_ICMP_CODE', 8], '0:15': ['NXM_OF_ARP_OP', 16],
+  '0:16': ['NXM_OF_ARP_SPA', 32], '0:17': ['NXM_OF_ARP_TPA', 32],
+  '1:16': ['NXM_NX_TUN_ID', 64], '1:17': ['NXM_NX_ARP_SHA', 48], '1:18': ['NXM_NX_ARP_THA', 48], '1:19': ['NXM_NX_IPV6_SRC', 128],
+  '1:20': ['NXM_NX_IPV6_DST', 128], '1:21': ['NXM_NX_ICMPV6_TYPE', 8], '1:22': ['NXM_NX_ICMPV6_CODE', 8], '1:23': ['NXM_NX_ND_TARGET', 128],
+  '1:24': ['NXM_NX_ND_SLL', 48], '1:25': ['NXM_NX_ND_TLL', 48], '1:31': ['NXM_NX_TUN_IPV4_SRC', 32], '1:32': ['NXM_NX_TUN_IPV4_DST', 32],
+  ...Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`1:${i}`, [`NXM_NX_REG${i}`, 32] as [string, number]])),
+  '32768:0': ['NXM_OF_IN_PORT', 32], '32768:2': ['OXM_OF_METADATA', 64], '32768:3': ['NXM_OF_ETH_DST', 48], '32768:4': ['NXM_OF_ETH_SRC', 48],
+  '32768:5': ['NXM_OF_ETH_TYPE', 16], '32768:10': ['NXM_OF_IP_PROTO', 8], '32768:11': ['NXM_OF_IP_SRC', 32], '32768:12': ['NXM_OF_IP_DST', 32],
+  '32768:21': ['NXM_OF_ARP_OP', 16], '32768:22': ['NXM_OF_ARP_SPA', 32], '32768:23': ['NXM_OF_ARP_TPA', 32], '32768:24': ['NXM_NX_ARP_SHA', 48],
+  '32768:25': ['NXM_NX_ARP_THA', 48], '32768:38': ['NXM_NX_TUN_ID', 64],
+};
+
 function subfield(r: FieldRef, ofs: number, nBits: number): string {
-  if (typeof r !== 'string') return `${hex(r.oxmClass)}:${r.oxmField}[${ofs}..${ofs + nBits - 1}]`;
-  const [name, width] = NXM[r] ?? [r, 0];
+  const known = typeof r === 'string' ? NXM[r] : NXM_HEADERS[`${r.oxmClass}:${r.oxmField}`];
+  const [name, width] = known ?? (typeof r === 'string' ? [r, 0] : [`${hex(r.oxmClass)}:${r.oxmField}`, r.length * 8]);
   return ofs === 0 && nBits === width ? `${name}[]` : `${name}[${ofs}..${ofs + nBits - 1}]`;
 }
 

@@ -18,7 +18,16 @@ export const TenantCreate = z
   .object({ name: Name, displayName: z.string().max(200).optional(), quota: Quota.optional() })
   .strict();
 
-export const TokenCreate = z.object({ description: z.string().max(200).optional() }).strict();
+export const TokenCreate = z
+  .object({
+    description: z.string().max(200).optional(),
+    token: z
+      .string()
+      .regex(/^bl\.[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/, 'a tenant token "bl.<16 hex digits>.<43 characters>"')
+      .optional()
+      .describe('admin only: install this existing token (made by another agent) instead of creating a new one'),
+  })
+  .strict();
 
 export const TokenInfo = z.object({
   id: z.string(),
@@ -29,7 +38,7 @@ export const TokenInfo = z.object({
 });
 
 export const TokenCreated = z.object({
-  token: z.string().describe('the bearer token; shown only in this response'),
+  token: z.string().optional().describe('the new bearer token; shown only in this response (absent for an imported token)'),
   info: TokenInfo,
 });
 

@@ -15,6 +15,8 @@ const HELP = `usage: bumless tenant <action> [options]
   token create NAME [--description TEXT]   another token for the tenant (shown only once)
   token list NAME             the tenant's token ids
   token revoke NAME ID        revoke a token
+  token import NAME TOKEN     (admin) make a token created on another agent valid on this agent too:
+                              tokens are kept per agent, so install a tenant's token on every agent it uses
 
 examples:
   bumless tenant create acme --max-endpoints 500 --token-file /var/lib/bumless/admin-token
@@ -34,7 +36,7 @@ function need(positionals: string[], i: number, what: string): string {
 }
 
 async function tokenAction(positionals: string[], values: Record<string, unknown>, json: boolean, client: ApiClient): Promise<number> {
-  const action = need(positionals, 1, 'token action (create, list or revoke)');
+  const action = need(positionals, 1, 'token action (create, list, revoke or import)');
   const name = need(positionals, 2, 'tenant NAME');
   const base = `/v1/tenants/${encodeURIComponent(name)}/tokens`;
   switch (action) {
@@ -51,6 +53,14 @@ async function tokenAction(positionals: string[], values: Record<string, unknown
       else console.log(table(['ID', 'CREATED', 'DESCRIPTION'], res.body.items.map((t) => [t.id, t.createdAt, t.description ?? ''])));
       return 0;
     }
+    case 'import': {
+      const token = need(positionals, 3, 'the TOKEN to install (as printed by tenant create on another agent)');
+      const description = str(values.description);
+      const res = await client.request<{ info: TokenInfo }>('POST', base, { token, ...(description ? { description } : {}) });
+      if (json) printJson(res.body.info);
+      else console.log(`token ${res.body.info.id} of tenant ${name} installed on this agent`);
+      return 0;
+    }
     case 'revoke': {
       const id = need(positionals, 3, 'token ID (see bumless tenant token list NAME)');
       await client.request('DELETE', `${base}/${encodeURIComponent(id)}`);
@@ -59,7 +69,7 @@ async function tokenAction(positionals: string[], values: Record<string, unknown
       return 0;
     }
     default:
-      throw new UsageError(`unknown token action "${action}"; use create, list or revoke`);
+      throw new UsageError(`unknown token action "${action}"; use create, list, revoke or import`);
   }
 }
 

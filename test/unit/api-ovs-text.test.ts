@@ -100,6 +100,31 @@ void test('flows print exactly as ovs-ofctl 3.1 dump-flows prints them', () => {
   for (const [flow, expected] of CASES) assert.equal(line(flow), expected);
 });
 
+void test('move operands decoded as raw NXM/OXM headers print with the same names as named ones', () => {
+  const [named, expected] = CASES[3]!;
+  const raw = (c: number, f: number, length: number) => ({ oxmClass: c, oxmField: f, length });
+  const decoded: CodecFlow = {
+    ...named,
+    instructions: [
+      {
+        type: 'APPLY_ACTIONS',
+        actions: [
+          { type: 'NX_REG_MOVE', src: raw(0, 2, 6), dst: raw(0, 1, 6), nBits: 48, srcOfs: 0, dstOfs: 0 },
+          { type: 'SET_FIELD', field: { field: 'eth_src', value: 'aa:aa:aa:aa:aa:02' } },
+          { type: 'SET_FIELD', field: { field: 'arp_op', value: 2 } },
+          { type: 'NX_REG_MOVE', src: raw(1, 17, 6), dst: raw(1, 18, 6), nBits: 48, srcOfs: 0, dstOfs: 0 },
+          { type: 'NX_REG_MOVE', src: raw(0, 16, 4), dst: raw(0, 17, 4), nBits: 32, srcOfs: 0, dstOfs: 0 },
+          { type: 'SET_FIELD', field: { field: 'arp_sha', value: 'aa:aa:aa:aa:aa:02' } },
+          { type: 'SET_FIELD', field: { field: 'arp_spa', value: '10.10.10.2' } },
+          { type: 'OUTPUT', port: 'IN_PORT' },
+        ],
+      },
+    ],
+  };
+  assert.equal(line(decoded), expected);
+  assert.equal(actionToOvs({ type: 'NX_REG_MOVE', src: raw(0x7777, 1, 2), dst: 'reg0', nBits: 16, srcOfs: 0, dstOfs: 0 }), 'move:0x7777:1[]->NXM_NX_REG0[0..15]');
+});
+
 void test('installed flows carry duration and counters in dump-flows order; default priority is omitted', () => {
   const installed: CodecFlow = { ...f(0, 32768, [{ field: 'in_port', value: 2 }], []), packetCount: 12n, byteCount: 1500n, durationSec: 3, durationNsec: 250_000_000 };
   const v = flowView(installed);

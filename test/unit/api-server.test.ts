@@ -106,6 +106,26 @@ void test('tenant tokens: a second token works, lists show ids without secrets',
   assert.equal((await call(api, { method: 'POST', url: '/v1/tenants/acme/tokens', token })).statusCode, 201);
 });
 
+void test('token import: a token made by one agent is installed on another by the admin', async () => {
+  const a = await setup();
+  const b = testApi();
+  assert.equal((await call(b.api, { method: 'POST', url: '/v1/tenants', token: ADMIN, body: { name: 'acme' } })).statusCode, 201);
+  assert.equal((await call(b.api, { method: 'GET', url: '/v1/whoami', token: a.token })).statusCode, 401, 'tokens are per agent');
+  const imp = await call(b.api, { method: 'POST', url: '/v1/tenants/acme/tokens', token: ADMIN, body: { token: a.token, description: 'from a' } });
+  assert.equal(imp.statusCode, 201, imp.body);
+  assert.equal(imp.json<{ token?: string; info: { id: string } }>().token, undefined, 'the secret is not echoed');
+  assert.equal(imp.json<{ info: { id: string } }>().info.id, a.token.split('.')[1]);
+  assert.equal((await call(b.api, { method: 'GET', url: '/v1/whoami', token: a.token })).json<{ tenant: string }>().tenant, 'acme');
+  assert.equal((await call(b.api, { method: 'POST', url: '/v1/tenants/acme/tokens', token: ADMIN, body: { token: a.token } })).statusCode, 409);
+  const bad = await call(b.api, { method: 'POST', url: '/v1/tenants/acme/tokens', token: ADMIN, body: { token: 'bl.admin.x' } });
+  assert.equal(bad.statusCode, 400);
+  assert.deepEqual(bad.json<{ error: { details: Array<{ path: unknown[] }> } }>().error.details[0]!.path, ['token']);
+  // A tenant cannot plant tokens, not even for itself.
+  const other = 'bl.00112233445566ff.' + 'A'.repeat(43);
+  assert.equal((await call(b.api, { method: 'POST', url: '/v1/tenants/acme/tokens', token: a.token, body: { token: other } })).statusCode, 403);
+  assert.equal((await call(b.api, { method: 'GET', url: '/v1/whoami', token: other })).statusCode, 401);
+});
+
 void test('tenants: create, list, show, delete; duplicates 409; invalid names 400 with the field path', async () => {
   const { api } = testApi();
   const r = await call(api, { method: 'POST', url: '/v1/tenants', token: ADMIN, body: { name: 'acme', displayName: 'Acme', quota: { networks: 2 } } });

@@ -115,6 +115,14 @@ void describe('bumless client commands', () => {
     const rv = await run(['tenant', 'token', 'revoke', 'acme', created.info.id, ...as]);
     assert.equal(rv.code, 0);
     assert.match(rv.out, /revoked/);
+    const foreign = `bl.0123456789abcdef.${'Q'.repeat(43)}`;
+    const imp = await run(['tenant', 'token', 'import', 'acme', foreign, ...admin]);
+    assert.equal(imp.code, 0, imp.err);
+    assert.equal(imp.out, 'token 0123456789abcdef of tenant acme installed on this agent');
+    assert.equal((await run(['tenant', 'show', 'acme', '--api', ctx.api.url, '--token', foreign])).code, 0);
+    const again = await run(['tenant', 'token', 'import', 'acme', foreign, ...admin]);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /already exists on this agent; revoke it first/);
     const dead = await run(['tenant', 'list', '--api', ctx.api.url, '--token', created.token]);
     assert.equal(dead.code, 1);
     assert.match(dead.err, /not valid.*check --token/);
