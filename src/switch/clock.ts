@@ -50,10 +50,15 @@ export class FakeTimers implements Timers {
       if (nextId < 0 || nextAt > end) break;
       const t = this.#pending.get(nextId);
       this.#pending.delete(nextId);
-      this.#now = nextAt;
+      this.#now = Math.max(this.#now, nextAt);
       t?.fn();
     }
-    this.#now = end;
+    this.#now = Math.max(this.#now, end);
+  }
+
+  /** Moves the clock without running timers, like an event loop blocked for `ms`; advance(0) then runs the late ones. */
+  jump(ms: number): void {
+    this.#now += ms;
   }
 
   get pendingCount(): number {

@@ -150,7 +150,8 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   #reconnectTimer: TimerHandle | undefined;
   #echoTimer: TimerHandle | undefined;
   #lastRx = 0;
-  #echoOutstanding = false;
+  /** When the unanswered echo request was sent; undefined when none is outstanding. */
+  #echoSentAt: number | undefined;
   #needDrain = false;
   #drainWaiters: (() => void)[] = [];
   readonly #pending = new Map<number, Pending>();
@@ -277,7 +278,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     this.#framer = newFramer();
     this.#needDrain = false;
     this.#lastRx = this.#timers.now();
-    this.#echoOutstanding = false;
+    this.#echoSentAt = undefined;
     stream.on('data', (chunk) => {
       if (epoch === this.#epoch) this.#onData(chunk);
     });
@@ -405,29 +406,37 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     this.#reconnectTimer = this.#timers.setTimeout(() => void this.#connect(), delay);
   }
 
-  /** One timer covers both echo and inactivity: fire when the next of the two is due. */
+  /**
+   * One timer covers both echo and inactivity: an echo request after echoIntervalMs of silence, and
+   * the connection dropped only when that echo has had inactivityTimeoutMs - echoIntervalMs to be
+   * answered. A drop therefore always follows an unanswered echo: if our own event loop was blocked
+   * (a large diff) past the deadline, the late timer sends an echo instead of blaming the switch.
+   */
   #armEcho(): void {
     if (this.#echoTimer) this.#timers.clearTimeout(this.#echoTimer);
-    const idle = this.#timers.now() - this.#lastRx;
-    const dueEcho = this.#echoOutstanding ? Infinity : this.#o.echoIntervalMs - idle;
-    const dueDead = this.#o.inactivityTimeoutMs - idle;
-    const wait = Math.max(1, Math.min(dueEcho, dueDead));
+    const now = this.#timers.now();
+    const grace = this.#o.inactivityTimeoutMs - this.#o.echoIntervalMs;
+    const due = this.#echoSentAt === undefined
+      ? this.#lastRx + this.#o.echoIntervalMs
+      : Math.max(this.#lastRx + this.#o.inactivityTimeoutMs, this.#echoSentAt + grace);
     const epoch = this.#epoch;
     this.#echoTimer = this.#timers.setTimeout(() => {
       if (epoch === this.#epoch) this.#onEchoTimer();
-    }, wait);
+    }, Math.max(1, due - now));
   }
 
   #onEchoTimer(): void {
     this.#echoTimer = undefined;
-    const idle = this.#timers.now() - this.#lastRx;
-    if (idle >= this.#o.inactivityTimeoutMs) {
-      this.#lose(`no message from the switch for ${idle} ms (inactivity timeout ${this.#o.inactivityTimeoutMs} ms)`);
+    const now = this.#timers.now();
+    const idle = now - this.#lastRx;
+    if (this.#echoSentAt === undefined) {
+      if (idle >= this.#o.echoIntervalMs) {
+        this.#echoSentAt = now;
+        this.#writeNow({ type: 'ECHO_REQUEST', xid: this.#nextXid(), data: new Uint8Array(0) });
+      }
+    } else if (idle >= this.#o.inactivityTimeoutMs && now - this.#echoSentAt >= this.#o.inactivityTimeoutMs - this.#o.echoIntervalMs) {
+      this.#lose(`no message from the switch for ${idle} ms, echo request unanswered (inactivity timeout ${this.#o.inactivityTimeoutMs} ms)`);
       return;
-    }
-    if (idle >= this.#o.echoIntervalMs && !this.#echoOutstanding) {
-      this.#echoOutstanding = true;
-      this.#writeNow({ type: 'ECHO_REQUEST', xid: this.#nextXid(), data: new Uint8Array(0) });
     }
     this.#armEcho();
   }
@@ -437,9 +446,9 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
 
   #onData(chunk: Buffer): void {
     this.#lastRx = this.#timers.now();
-    if (this.#echoOutstanding) {
+    if (this.#echoSentAt !== undefined) {
       // Any message proves the switch is alive; the echo reply is not special.
-      this.#echoOutstanding = false;
+      this.#echoSentAt = undefined;
       this.#armEcho();
     }
     let frames: Buffer[];

@@ -264,3 +264,20 @@ void test('requests in flight fail when the switch hangs up; the session reconne
   s.stop();
   assert.equal(s.state, 'stopped');
 });
+
+void test('a blocked event loop past the inactivity deadline leads to an echo, not to a dropped switch', async () => {
+  const { peer, s, timers } = setup();
+  s.start();
+  await new Promise((r) => s.once('connected', r));
+  let lost = false;
+  s.on('disconnected', () => (lost = true));
+  timers.jump(12000);
+  timers.advance(0);
+  assert.equal(lost, false);
+  assert.equal(peer.of('ECHO_REQUEST').length, 1, 'the late timer probes first');
+  await flush();
+  timers.advance(6000);
+  assert.equal(lost, false);
+  assert.equal(s.state, 'connected');
+  s.stop();
+});
