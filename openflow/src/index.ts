@@ -1,6 +1,20 @@
-// node-openflow: an OpenFlow 1.3.5 codec. decode()/encode() for every message (OFPT 0-29) plus the
-// ONF bundle extension as Open vSwitch implements it in 1.3; a stream framer; builders with spec
-// defaults; OXM prerequisite checks; canonical match/instruction keys; multipart reassembly.
+// node-openflow: an OpenFlow 1.3.5 codec for Node.js.
+//
+//   decode(buf)            exactly one message -> OFMessage; throws only OFDecodeError
+//                          { code: 'OF_*', offset, ofpError: { type, typeValue, code, codeValue } }
+//   encode(msg)            OFMessage -> Buffer (a view of an internal slab; lengths computed here)
+//   encodeInto(writer, m)  append to a growing Writer: thousands of FLOW_MODs, no per-message allocation
+//   new OFFramer().push(chunk) -> Buffer[] of whole raw messages from a TCP stream
+//   flowMod({...}), hello(), barrierRequest(), bundleControl(), bundleAdd(), errorReply(), ...
+//   checkPrerequisites(match) / checkMatch(match)     what the switch would reject, before sending
+//   canonicalMatch / matchKey / instructionsKey / flowKey   compare sent flows with dumped ones
+//   MultipartAssembler / splitMultipartReply           REPLY_MORE reassembly and splitting
+//   toJSON / fromJSON      bigint as decimal strings, bytes as hex (for the ofp CLI and tests)
+//
+// Messages are `{ type: 'FLOW_MOD', xid, ...body }` (the OFPT_* name without prefix), multipart
+// ones also carry `mpType` and `flags`. The ONF bundle extension (experimenter 0x4f4e4600,
+// exp_type 2300/2301, as Open vSwitch implements it for 1.3) decodes to BUNDLE_CONTROL and
+// BUNDLE_ADD_MESSAGE. Value conventions are in types.ts.
 export * from './types.js';
 export type * from './messages.js';
 export { decode } from './decode.js';

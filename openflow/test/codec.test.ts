@@ -180,6 +180,17 @@ void describe('encodeInto', () => {
     assert.ok(frames[1234]!.equals(encode(msgs[1234]!)));
   });
 
+  void it('encode() results stay valid across slab refills and errors', () => {
+    const kept: [OFMessage, Buffer][] = [];
+    for (let i = 0; i < 2000; i++) {
+      const m = flowMod({ xid: i, priority: i, match: [{ field: 'in_port', value: i + 1 }] });
+      kept.push([m, encode(m)]);
+      if (i % 100 === 0) assert.throws(() => encode(flowMod({ priority: -1 })), OFEncodeError);
+      if (i % 250 === 0) kept.push([{ type: 'ECHO_REQUEST', xid: i, data: Buffer.alloc(40000, i & 0xff) }, encode({ type: 'ECHO_REQUEST', xid: i, data: Buffer.alloc(40000, i & 0xff) })]);
+    }
+    for (const [m, b] of kept) assert.deepStrictEqual(plain(decode(b)), plain(m));
+  });
+
   void it('throws OFEncodeError for values that do not fit, and for a message over 65535 bytes', () => {
     assert.throws(() => encode(flowMod({ match: [{ field: 'eth_src', value: 'not-a-mac' }] })), OFEncodeError);
     assert.throws(() => encode(flowMod({ match: [{ field: 'ipv4_src', value: '10.0.0.256' }] })), OFEncodeError);
