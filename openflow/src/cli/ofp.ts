@@ -61,6 +61,11 @@ function json(msg: OFMessage, extra: Record<string, unknown> | undefined, pretty
   return `${JSON.stringify(o, null, pretty ? 2 : undefined)}\n`;
 }
 
+/** The error text without its leading "CODE at byte N: ", which `ofp` prints in stream terms. */
+function detail(e: OFDecodeError): string {
+  return e.message.replace(/^\S+ at byte \d+: /, '');
+}
+
 /** Decodes one framed message; a decode error is reported at its offset in the whole stream. */
 function decodeAt(raw: Buffer, streamOffset: number, label: string): OFMessage {
   try {
@@ -68,7 +73,7 @@ function decodeAt(raw: Buffer, streamOffset: number, label: string): OFMessage {
   } catch (e) {
     if (e instanceof OFDecodeError) {
       throw new InputError(e.code, `${label}byte ${streamOffset + e.offset} (offset ${e.offset} in the message at byte ${streamOffset})`,
-        `${e.message}; a switch would answer ${e.ofpError.type}/${e.ofpError.code}`);
+        `${detail(e)}; a switch would answer ${e.ofpError.type}/${e.ofpError.code}`);
     }
     throw e;
   }
@@ -80,19 +85,20 @@ class Session {
   private consumed = 0;
   constructor(private readonly label: string) {}
 
-  push(chunk: Buffer): { msg: OFMessage; offset: number }[] {
+  /** The messages this chunk completes, decoded one by one (so those before a bad one still come out). */
+  *push(chunk: Buffer): Generator<{ msg: OFMessage; offset: number }> {
     let raws: Buffer[];
     try {
       raws = this.framer.push(chunk);
     } catch (e) {
-      if (e instanceof OFDecodeError) throw new InputError(e.code, `${this.label}byte ${e.offset}`, e.message);
+      if (e instanceof OFDecodeError) throw new InputError(e.code, `${this.label}byte ${e.offset}`, detail(e));
       throw e;
     }
-    return raws.map((raw) => {
+    for (const raw of raws) {
       const offset = this.consumed;
       this.consumed += raw.length;
-      return { msg: decodeAt(raw, offset, this.label), offset };
-    });
+      yield { msg: decodeAt(raw, offset, this.label), offset };
+    }
   }
 
   /** At end of input: bytes of a message that never completed are an error. */
