@@ -174,25 +174,25 @@ export class Agent {
     this.book.reset(this.hostContext(), this.activeNetworks(), (k) => registry.endpoints({ network: k }));
     reconciler.setDesired(this.book.flows());
 
-    session.on('connected', ({ datapathId }) => {
+    session.on('connected', ({ datapathId }) => this.guard('handling the OpenFlow connect', () => {
       this.connects++;
       this.log.info({ datapathId: `0x${datapathId.toString(16).padStart(16, '0')}`, ports: session.ports.size, connects: this.connects }, 'OpenFlow session up');
       this.refreshContext();
       // After the first connect, a reconnect may follow an ovs-vswitchd or ovsdb restart: check the
       // bridge again. It is idempotent and does not wait: the reconciler restores flows meanwhile.
       if (this.connects > 1) void this.reprepare();
-    });
+    }));
     session.on('disconnected', ({ reason }) => this.log.warn({ reason }, 'OpenFlow session down; installed flows keep forwarding (fail_mode=secure)'));
-    session.on('port-status', ({ reason, port }) => {
+    session.on('port-status', ({ reason, port }) => this.guard('handling a port status', () => {
       this.log.info({ reason, port: port.name, ofport: port.ofport }, 'port status');
       this.refreshContext();
-    });
+    }));
     reconciler.on('error', (e: OfpErrorRecord) => this.log.error({ xid: e.xid, type: `${e.errType}/${e.code}` }, 'flow rejected by the switch'));
     reconciler.on('reconciled', (_run: ReconcileRun) => {
       // Fresh flows start with fresh counters: do not serve the old ones.
       this.countersCache = undefined;
     });
-    registry.on('change', (changes: RegistryChange[]) => this.onRegistryChange(changes));
+    registry.on('change', (changes: RegistryChange[]) => this.guard('handling registry changes', () => this.onRegistryChange(changes)));
 
     reconciler.start();
     session.start();
@@ -253,7 +253,7 @@ export class Agent {
     if (!this.flushScheduled && this.dirtyNetworks.size) {
       this.flushScheduled = true;
       // One event-loop turn gathers a burst of changes into one pipeline update and one bundle.
-      setImmediate(() => this.flush());
+      setImmediate(() => this.guard('updating the pipeline', () => this.flush()));
     }
   }
 
@@ -410,6 +410,15 @@ export class Agent {
     };
   }
 
+  /** Runs an event handler; an exception is logged and counted instead of taking the agent down. */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.noteInternalError(err, `${what} failed`);
+    }
+  }
+
   /** Counts an error that must not stop the agent (used by the CLI's last-resort handlers). */
   noteInternalError(err: unknown, what: string): void {
     this.internalErrors++;
@@ -440,7 +449,14 @@ export class Agent {
   private flowsPort(): FlowsPort {
     return {
       flows: async () => {
-        const desired = [...this.reconciler.desired.values()].map((e) => flowView(e.flow));
+        // The reconciler stamps its generation into the cookie when it writes a flow; a desired flow
+        // that is installed with the same data shows the installed cookie (the generation is not a
+        // difference: the reconciler never rewrites a flow for it).
+        const inst = this.reconciler.installed;
+        const desired = [...this.reconciler.desired.values()].map((e) => {
+          const i = inst.get(e.key);
+          return flowView(i && i.cdata === e.cdata ? { ...e.flow, cookie: i.flow.cookie } : e.flow);
+        });
         let installed: FlowView[];
         if (this.session.state === 'connected') {
           const dump = await this.session.dumpFlows({}, 5000);
