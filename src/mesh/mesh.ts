@@ -137,6 +137,7 @@ export class Mesh {
   private readonly viaReflector = new Map<string, Set<string>>();
   private reachable = new Set<string>();
   private stopped = false;
+  private lastPeers: string | undefined;
 
   constructor(opts: MeshOptions) {
     this.o = opts;
@@ -398,8 +399,11 @@ export class Mesh {
     for (const h of this.reachable) if (!next.has(h)) this.o.registry.markPeerStale(h);
     for (const h of next) if (!this.reachable.has(h)) this.o.registry.peerEndOfRib(h);
     this.reachable = next;
-    if (this.o.config.reflector) {
-      const up = [...this.synced].sort();
+    // Only on a change: two reflectors would otherwise answer each other's PEERS forever. Every
+    // session still gets the list, because its own END_OF_RIB changes the set.
+    const up = [...this.synced].sort();
+    if (this.o.config.reflector && up.join() !== this.lastPeers) {
+      this.lastPeers = up.join();
       for (const s of this.active.values()) s.sendPeers(up);
     }
   }

@@ -82,7 +82,7 @@ export class SimNet {
   private nextId = 1;
   readonly pairs: Array<[string, string]>;
   /** Per node: which hosts it currently reaches (direct or via a reflector), as the Mesh computes it. */
-  private readonly reach = new Map<string, { synced: Set<string>; via: Map<string, Set<string>>; reachable: Set<string> }>();
+  private readonly reach = new Map<string, { synced: Set<string>; via: Map<string, Set<string>>; reachable: Set<string>; lastPeers?: string }>();
 
   constructor(
     nodes: TestNode[],
@@ -260,7 +260,9 @@ export class SimNet {
     for (const h of st.reachable) if (!next.has(h)) reg.markPeerStale(h);
     for (const h of next) if (!st.reachable.has(h)) reg.peerEndOfRib(h);
     st.reachable = next;
-    if (this.isReflector(self)) {
+    const up = [...st.synced].sort().join();
+    if (this.isReflector(self) && up !== st.lastPeers) {
+      st.lastPeers = up;
       for (const c of this.conns.values()) {
         if (!c.open) continue;
         if (c.a === self) c.sa.sendPeers([...st.synced].sort());

@@ -39,8 +39,12 @@ async function randomRun(seed: number, hosts: Array<[string, string]>, reflector
   const clock = new ManualClock();
   const nodes = await openCluster(hosts, clock);
   const ids = nodes.map((n) => n.hostId);
+  // Reflector mode: every client connects to every reflector, and reflectors to each other.
   const pairs: Array<[string, string]> | undefined = reflectors.length
-    ? ids.filter((h) => !reflectors.includes(h)).flatMap((c) => reflectors.map((rf): [string, string] => [c, rf]))
+    ? [
+        ...ids.filter((h) => !reflectors.includes(h)).flatMap((c) => reflectors.map((rf): [string, string] => [c, rf])),
+        ...reflectors.flatMap((x, i) => reflectors.slice(i + 1).map((y): [string, string] => [x, y])),
+      ]
     : undefined;
   const net = new SimNet(nodes, { reflectors, ...(pairs ? { pairs } : {}) });
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -151,6 +155,17 @@ void test(`reflector mode: ${Math.ceil(SEEDS / 2)} random schedules converge thr
         }
         assert.equal(prints[i], prints[0], `seed ${seed}: ${nodes[i]!.hostId} differs from ${nodes[0]!.hostId}`);
       }
+    } finally {
+      await closeAll(nodes);
+    }
+  }
+});
+
+void test(`two redundant reflectors: ${Math.ceil(SEEDS / 2)} random schedules converge`, async () => {
+  for (let seed = 200; seed < 200 + Math.ceil(SEEDS / 2); seed++) {
+    const { nodes, prints } = await randomRun(seed, [['r', '10.0.0.9'], ['s', '10.0.0.8'], ['a', '10.0.0.1'], ['b', '10.0.0.2']], ['r', 's']);
+    try {
+      for (let i = 1; i < prints.length; i++) assert.equal(prints[i], prints[0], `seed ${seed}: ${nodes[i]!.hostId} differs from ${nodes[0]!.hostId}`);
     } finally {
       await closeAll(nodes);
     }
