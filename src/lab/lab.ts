@@ -36,6 +36,7 @@ import type { ContainerState, HostState, LabState } from './state.js';
 import {
   hostScript,
   labRoot,
+  withLabLock,
   listNamespaces,
   livePid,
   namespaceExists,
@@ -155,6 +156,12 @@ export class Lab {
     preflight();
     const name = checkLabName(opts.lab ?? 'default');
     const progress = opts.progress ?? noProgress;
+    const lab = await withLabLock(name, () => Lab.build(name, opts, progress));
+    if (opts.agents) await lab.startAgents({ progress });
+    return lab;
+  }
+
+  private static async build(name: string, opts: UpOptions, progress: Progress): Promise<Lab> {
     const existing = readState(name);
     const encap = checkEncap(opts.encap ?? existing?.encap ?? 'vxlan');
     const hosts = opts.hosts ?? existing?.hosts.length ?? 3;
@@ -208,7 +215,6 @@ export class Lab {
       throw err;
     }
     progress(`lab ${name}: ${hosts} hosts up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    if (opts.agents) await lab.startAgents({ progress });
     return lab;
   }
 
@@ -219,6 +225,10 @@ export class Lab {
   static async down(lab = 'default', progress: Progress = noProgress): Promise<{ removed: string[] }> {
     preflight();
     checkLabName(lab);
+    return withLabLock(lab, () => Lab.remove(lab, progress));
+  }
+
+  private static async remove(lab: string, progress: Progress): Promise<{ removed: string[] }> {
     const dir = labDir(lab);
     const removed: string[] = [];
     const hostDirs = existsSync(dir)
@@ -355,7 +365,7 @@ export class Lab {
       mtu,
       port: names.containerPort(name),
     };
-    return this.serial(async () => {
+    return this.locked(async () => {
       const same = this.current.containers.find((c) => c.name === name);
       if (same && JSON.stringify(same) !== JSON.stringify(container)) {
         throw new LabError(`container "${name}" exists in lab "${this.name}" with other settings; run \`bumless lab container del --lab ${this.name} --name ${name}\` first`);
@@ -386,9 +396,10 @@ export class Lab {
 
   async delContainer(name: string, progress: Progress = noProgress): Promise<void> {
     preflight();
-    const c = this.container(checkContainerName(name));
-    const host = this.host(c.host);
-    await this.serial(async () => {
+    checkContainerName(name);
+    await this.locked(async () => {
+      const c = this.container(name);
+      const host = this.host(c.host);
       progress(`lab ${this.name}: removing container ${name} from ${host.id}`);
       await hostScript(`${host.id}: container ${name}`, 'container-del', {
         dir: host.dir,
@@ -430,12 +441,12 @@ export class Lab {
 
   async startAgents(opts: AgentStartOptions = {}): Promise<void> {
     preflight();
-    await startAgents(this.current, this.dir, opts);
+    await this.locked(() => startAgents(this.current, this.dir, opts));
   }
 
   async stopAgents(opts: AgentStopOptions = {}): Promise<void> {
     preflight();
-    await stopAgents(this.current, this.dir, opts);
+    await this.locked(() => stopAgents(this.current, this.dir, opts));
   }
 
   async restartAgents(opts: AgentStartOptions & AgentStopOptions = {}): Promise<void> {
@@ -447,9 +458,19 @@ export class Lab {
     return Lab.down(this.name, progress);
   }
 
-  /** State changes of one Lab object happen one at a time (containers may be added concurrently). */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
+  /**
+   * Changes happen one at a time: in this object (containers may be added concurrently) and across
+   * processes (the lab lock), each starting from the state on disk, which another process may have changed.
+   */
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const task = () =>
+      withLabLock(this.name, () => {
+        const onDisk = readState(this.name);
+        if (!onDisk) throw new LabError(`lab "${this.name}" is not up (no ${stateFile(this.name)}); run \`bumless lab up --lab ${this.name}\``);
+        this.current = onDisk;
+        return fn();
+      });
+    const next = this.queue.then(task, task);
     this.queue = next.catch(() => undefined);
     return next;
   }

@@ -1,5 +1,5 @@
 // The lab's contact with the machine: the preflight check, running commands, namespaces and pidfiles.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -161,3 +161,46 @@ export async function namespacePids(ns: string): Promise<number[]> {
 }
 
 export { sleep };
+
+/**
+ * Runs fn holding the lab's lock, <root>/<lab>.lock with the holder's PID: two processes never change
+ * one lab at once. A lock whose holder is gone (a crash) is taken over.
+ */
+export async function withLabLock<T>(lab: string, fn: () => Promise<T>, timeoutMs = 180_000): Promise<T> {
+  const root = labRoot();
+  const file = join(root, `${lab}.lock`);
+  mkdirSync(root, { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let text: string;
+    let age: number;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+      age = Date.now() - statSync(file).mtimeMs;
+    } catch {
+      continue;
+    }
+    const holder = Number(text);
+    // An empty file is a lock being written right now, unless it stays empty.
+    const writing = text === '' && age < 5000;
+    if (!writing && (!Number.isInteger(holder) || holder <= 0 || !processAlive(holder))) {
+      rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new LabError(`lab "${lab}" is busy: process ${text || '?'} holds ${file} (another lab command); wait for it, or remove the file if that process is not bumless`);
+    }
+    await sleep(50);
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}

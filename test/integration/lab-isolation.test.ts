@@ -87,4 +87,16 @@ void describe('two labs at once', () => {
     assert.equal(noSuch.exitCode, 1);
     assert.match(noSuch.stderr, /has no container "nope"/);
   });
+
+  void it('two processes changing one lab at once both land (the lab lock)', async () => {
+    const adds = await Promise.all(
+      ['y1', 'y2', 'y3'].map((n, i) => cli(['lab', 'container', 'add', '--lab', b, '--host', `h${(i % 2) + 1}`, '--name', n, '--ip', `10.8.0.${i + 1}/24`])),
+    );
+    for (const r of adds) assert.equal(r.exitCode, 0, r.stderr);
+    assert.deepEqual(Lab.open(b).state.containers.map((c) => c.name).sort(), ['x1', 'x2', 'y1', 'y2', 'y3']);
+    const dels = await Promise.all(['y1', 'y2', 'y3'].map((n) => cli(['lab', 'container', 'del', '--lab', b, '--name', n])));
+    for (const r of dels) assert.equal(r.exitCode, 0, r.stderr);
+    assert.deepEqual(Lab.open(b).state.containers.map((c) => c.name).sort(), ['x1', 'x2']);
+    assert.deepEqual(namespacesOf(b).filter((ns) => ns.includes('-c-y')), []);
+  });
 });
