@@ -591,10 +591,16 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   }
 
   #armRequestTimer(xid: number, ms: number): TimerHandle {
-    return this.#timers.setTimeout(() => {
-      const p = this.#pending.get(xid);
-      if (p) this.#settle(xid, undefined, new SwitchError('SWITCH_TIMEOUT', `no answer to ${p.msg.type} (xid ${xid}) within ${ms} ms`));
+    const h = this.#timers.setTimeout(() => {
+      // After our own event loop was blocked, timers run before the socket is read: give the reply
+      // that may already be waiting one I/O turn before calling the request lost. A reply part that
+      // arrives in that turn re-arms the request with a new timer, which this one must not override.
+      setImmediate(() => {
+        const p = this.#pending.get(xid);
+        if (p && p.timer === h) this.#settle(xid, undefined, new SwitchError('SWITCH_TIMEOUT', `no answer to ${p.msg.type} (xid ${xid}) within ${ms} ms`));
+      });
     }, ms);
+    return h;
   }
 
   #settle(xid: number, replies: OFMessage[] | undefined, err?: Error): void {

@@ -281,3 +281,23 @@ void test('a blocked event loop past the inactivity deadline leads to an echo, n
   assert.equal(s.state, 'connected');
   s.stop();
 });
+
+void test('an unanswered request times out; a reply already waiting when the timer fires still wins', async () => {
+  const { peer, s, timers } = setup();
+  s.start();
+  await new Promise((r) => s.once('connected', r));
+  peer.autoReply = false;
+  const lost = s.barrier(2000);
+  timers.advance(1999);
+  await flush();
+  timers.advance(1);
+  await assert.rejects(lost, /no answer to BARRIER_REQUEST \(xid \d+\) within 2000 ms/);
+
+  // the reply arrives in the same turn as the timer (as after a blocked event loop)
+  const late = s.barrier(2000);
+  const xid = peer.received.at(-1)?.xid ?? 0;
+  peer.send({ type: 'BARRIER_REPLY', xid });
+  timers.advance(2000);
+  await assert.doesNotReject(late);
+  s.stop();
+});
