@@ -319,7 +319,7 @@ export class Registry {
     this.recomputeTouched(tx);
     // Loading is not a change; withdrawals found while loading (a superseded own entry) still commit.
     tx.events = [];
-    if (tx.puts.size) void this.finish(tx);
+    if (tx.puts.size) this.finish(tx).catch(() => {}); // logged in finish()
     this.scheduleSweep(Math.min(HOUSEKEEPING_MS, this.tombstoneTtlMs));
   }
 
@@ -761,7 +761,7 @@ export class Registry {
     this.log.info({ peer: hostId, gracefulRestartMs: this.grMs }, 'peer lost; its endpoints are stale until it returns or the window ends');
     const tx = this.begin();
     for (const k of this.epKeysByHost.get(hostId) ?? []) tx.touched.add(k);
-    void this.finish(tx);
+    this.finish(tx).catch(() => {}); // logged in finish()
     this.scheduleSweep(this.grMs);
   }
 
@@ -771,7 +771,7 @@ export class Registry {
     this.downHosts.delete(hostId);
     const tx = this.begin();
     for (const k of this.epKeysByHost.get(hostId) ?? []) tx.touched.add(k);
-    void this.finish(tx);
+    this.finish(tx).catch(() => {}); // logged in finish()
   }
 
   /**
