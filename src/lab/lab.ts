@@ -339,11 +339,15 @@ export class Lab {
 
   /** OpenFlow port numbers on a host's br-int by port name. */
   async ofports(host: string): Promise<Record<string, number>> {
-    const out = await this.vsctl(host, ['-f', 'csv', '--no-headings', '--columns=name,ofport', 'list', 'Interface']);
+    // One transaction: every interface's ofport (CSV lines), then br-int's port names (plain lines).
+    const out = await this.vsctl(host, ['-f', 'csv', '--no-headings', '--columns=name,ofport', 'list', 'Interface', '--', 'list-ports', BRIDGE]);
+    const lines = out.split('\n').filter(Boolean);
+    const onBridge = new Set(lines.filter((l) => !l.includes(',')));
     const ports: Record<string, number> = {};
-    for (const line of out.split('\n')) {
-      const [name, ofport] = line.split(',');
-      if (name && ofport && /^\d+$/.test(ofport) && ofport !== '65534') ports[name.replace(/"/g, '')] = Number(ofport);
+    for (const line of lines) {
+      const [rawName, ofport] = line.split(',');
+      const name = rawName?.replace(/"/g, '');
+      if (name && onBridge.has(name) && ofport && /^\d+$/.test(ofport)) ports[name] = Number(ofport);
     }
     return ports;
   }
