@@ -1,8 +1,10 @@
-// Flows as the API shows them (FlowView: ovs-ofctl syntax for match and actions), made from the
-// pipeline's formatter so the agent, `bumless flows` and docs/pipeline.md print flows the same way.
+// Flows as the API shows them (FlowView): match and actions exactly as `ovs-ofctl -O OpenFlow13 dump-flows`
+// prints them (field order, protocol shorthands like "arp", NXM names in moves), so `bumless flows --ovs`
+// can be diffed against the switch. src/api/ovs-text.ts does the printing; test/unit/api-ovs-text.test.ts
+// checks it against Open vSwitch output and test/integration/cli-lab.test.ts against a live bridge.
 import { canonicalFieldRef } from 'node-openflow';
-import { formatFlow } from '../pipeline/format.js';
 import type { FlowView } from '../api/ports.js';
+import { flowView as ovsFlowView } from '../api/ovs-text.js';
 import type { Flow } from '../reconcile/table.js';
 import type { Action, Instruction } from '../reconcile/oftypes.js';
 
@@ -26,24 +28,12 @@ function namedInstruction(i: Instruction): Instruction {
 }
 
 export function flowView(f: Flow, stats?: FlowCounters): FlowView {
-  // formatFlow: "cookie=0x.., table=N, priority=P[,match] actions=..."
-  const text = formatFlow({ ...f, instructions: f.instructions.map(namedInstruction) });
-  const at = text.indexOf(' actions=');
-  const head = text.slice(0, at);
-  const actions = text.slice(at + ' actions='.length);
-  const prio = /priority=\d+(,(.*))?$/.exec(head);
-  return {
-    table: f.tableId,
+  return ovsFlowView({
+    tableId: f.tableId,
     priority: f.priority,
-    cookie: `0x${f.cookie.toString(16)}`,
-    match: prio?.[2] ?? '',
-    actions,
-    ...(stats
-      ? {
-          packets: Number(stats.packetCount),
-          bytes: Number(stats.byteCount),
-          durationSec: stats.durationSec + stats.durationNsec / 1e9,
-        }
-      : {}),
-  };
+    cookie: f.cookie,
+    match: f.match,
+    instructions: f.instructions.map(namedInstruction),
+    ...(stats ? { packetCount: stats.packetCount, byteCount: stats.byteCount, durationSec: stats.durationSec, durationNsec: stats.durationNsec } : {}),
+  });
 }
