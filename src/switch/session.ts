@@ -156,7 +156,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   #drainWaiters: (() => void)[] = [];
   readonly #pending = new Map<number, Pending>();
   readonly #tracked = new Map<number, Tracked>();
-  #helloResolve: ((m: MessageOf<'HELLO'>) => void) | undefined;
+  #hello: { resolve: (m: MessageOf<'HELLO'>) => void; reject: (e: Error) => void } | undefined;
 
   #datapathId: bigint | undefined;
   #connectedSince: number | undefined;
@@ -303,13 +303,14 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
 
   async #handshake(epoch: number): Promise<void> {
     const helloXid = this.#nextXid();
-    const hello = new Promise<MessageOf<'HELLO'>>((resolve) => (this.#helloResolve = resolve));
+    const hello = new Promise<MessageOf<'HELLO'>>((resolve, reject) => (this.#hello = { resolve, reject }));
     this.#writeNow({ type: 'HELLO', xid: helloXid, version: OFP13, elements: [{ type: 'VERSIONBITMAP', versions: [OFP13] }] });
     const peer = await this.#withTimeout(hello, this.#o.requestTimeoutMs, 'no HELLO from the switch');
     this.#checkVersion(peer);
 
-    const features = (await this.request({ type: 'FEATURES_REQUEST' })) as MessageOf<'FEATURES_REPLY'>;
+    const features = await this.request({ type: 'FEATURES_REQUEST' });
     if (epoch !== this.#epoch) return;
+    if (features.type !== 'FEATURES_REPLY') throw new SwitchError('SWITCH_OFP_ERROR', `the switch answered FEATURES_REQUEST with ${features.type}`);
     this.#datapathId = features.datapathId;
 
     const portParts = await this.multipart({ type: 'MULTIPART_REQUEST', mpType: 'PORT_DESC', flags: [] });
@@ -373,7 +374,8 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     const stream = this.#stream;
     this.#stream = undefined;
     this.#framer = undefined;
-    this.#helloResolve = undefined;
+    this.#hello?.reject(new SwitchError(code, `no HELLO: ${reason}`));
+    this.#hello = undefined;
     if (this.#echoTimer) this.#timers.clearTimeout(this.#echoTimer);
     this.#echoTimer = undefined;
     stream?.destroy();
@@ -481,10 +483,8 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   #dispatch(msg: OFMessage): void {
     switch (msg.type) {
       case 'HELLO':
-        if (this.#helloResolve) {
-          this.#helloResolve(msg);
-          this.#helloResolve = undefined;
-        }
+        this.#hello?.resolve(msg);
+        this.#hello = undefined;
         return;
       case 'ECHO_REQUEST':
         this.#writeNow({ type: 'ECHO_REPLY', xid: msg.xid, data: msg.data });
