@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { decode, encode, encodeInto, MultipartAssembler, Writer } from '../dist/index.js';
+import { decode, encode, encodeInto, MultipartAssembler, splitMultipartReply, Writer } from '../dist/index.js';
 import type { MultipartReplyMessage, OFMessage } from '../dist/index.js';
-import { arpResponder, flowStatsEntry, packetIn } from '../test/samples.js';
+import { arpResponder, flowStatsReply, packetIn } from '../test/samples.js';
 
 const { values } = parseArgs({
   options: {
@@ -74,16 +74,7 @@ const fmBytes = encode(fm);
 const pin = packetIn(2);
 const pinBytes = encode(pin);
 // (c) FLOW stats reply, 1000 flows, split the way a switch does: parts under 64 KiB, REPLY_MORE on all but the last.
-const flows = Array.from({ length: 1000 }, (_, i) => flowStatsEntry(i));
-function splitReply(xid: number): MultipartReplyMessage[] {
-  const parts: MultipartReplyMessage[] = [];
-  const per = 400;
-  for (let i = 0; i < flows.length; i += per) {
-    parts.push({ type: 'MULTIPART_REPLY', xid, mpType: 'FLOW', flags: i + per < flows.length ? ['REPLY_MORE'] : [], body: flows.slice(i, i + per) });
-  }
-  return parts;
-}
-const replyParts = splitReply(3);
+const replyParts = splitMultipartReply(flowStatsReply(1000, 3));
 const replyBytes = replyParts.map((m) => encode(m));
 const replyTotal = replyBytes.reduce((n, b) => n + b.length, 0);
 
