@@ -98,6 +98,8 @@ const RecordMeta = {
   deleted: z.boolean().optional(),
   /** Tombstones: wall-clock ms of the deletion (its lifetime counts from here, not from the HLC). */
   deletedAt: z.number().int().nonnegative().optional(),
+  /** Pruning tombstones (written after a full sync): the dot of the version they delete. */
+  prunes: z.object({ origin: Name, counter: HostCounter }).optional(),
 };
 
 export const TenantRecord = z.object({ kind: z.literal('tenant'), ...RecordMeta, value: Tenant });

@@ -746,7 +746,14 @@ export class Registry {
       // The deletion's tombstone is gone, so we write one for our peers: our own new dot (so every
       // sync carries it) and the deleted version's HLC (tombstones win HLC ties), which removes
       // exactly that version, or older ones, wherever it still exists, and nothing newer.
-      this.putRecord(tx, { ...r, origin: this.hostId, counter: this.nextCounter(), deleted: true, deletedAt: this.clock.now() });
+      this.putRecord(tx, {
+        ...r,
+        origin: this.hostId,
+        counter: this.nextCounter(),
+        deleted: true,
+        deletedAt: this.clock.now(),
+        prunes: { origin: r.origin, counter: r.counter },
+      });
       n++;
     }
     await this.finish(tx);
@@ -791,7 +798,7 @@ export class Registry {
     }
     const floor = { ...this.gcFloor };
     for (const r of this.records.values()) {
-      if (!r.deleted || this.pending.has(r.key) || now - (r.deletedAt ?? r.hlc.wall) < this.tombstoneTtlMs) continue;
+      if (!this.collectable(r, now)) continue;
       this.removeRecord(tx, r);
       floor[r.origin] = Math.max(floor[r.origin] ?? 0, r.counter);
     }
@@ -809,6 +816,22 @@ export class Registry {
     let next = Math.min(HOUSEKEEPING_MS, this.tombstoneTtlMs);
     for (const since of this.staleHosts.values()) next = Math.min(next, since + this.grMs - now);
     this.scheduleSweep(next);
+  }
+
+  /**
+   * Whether a tombstone can be forgotten. Once it is gone, only the version vector keeps an older
+   * copy of the key out (an absent key with a covered dot is ignored), so:
+   * - only endpoint tombstones expire: an endpoint key has one writer, its owner, whose older
+   *   versions all carry lower counters; tenant and network keys have many writers and no vector
+   *   entry bounds their older versions, so their (few) tombstones are kept;
+   * - the vector must cover the tombstone and, for a pruning tombstone, the version it deletes (a
+   *   tombstone received in a sync that was cut before its END_OF_RIB is not covered yet).
+   */
+  private collectable(r: ReplicatedRecord, now: number): boolean {
+    if (!r.deleted || r.kind !== 'endpoint' || this.pending.has(r.key)) return false;
+    if (now - (r.deletedAt ?? r.hlc.wall) < this.tombstoneTtlMs) return false;
+    if (r.counter > (this.committedVv[r.origin] ?? 0)) return false;
+    return !r.prunes || r.prunes.counter <= (this.committedVv[r.prunes.origin] ?? 0);
   }
 
   async close(): Promise<void> {

@@ -392,3 +392,27 @@ void test('a bulk registration with one invalid entry writes nothing and consume
   assert.equal(next.created, true);
   assert.equal(a!.registry.versionVector().a, before! + 1);
 });
+
+void test('tombstone collection: only endpoint tombstones, and only once the version vector covers them', async (t) => {
+  const clock = new ManualClock();
+  const [a, b] = await nodes(t, clock, [['a', '10.0.0.1'], ['b', '10.0.0.2']], { tombstoneTtlMs: 1000 });
+  await withNetwork(a!.registry);
+  await a!.registry.createNetwork({ tenant: 'acme', name: 'tmp', vni: 200, cidrs: ['10.20.0.0/24'] });
+  await a!.registry.upsertLocalEndpoint({ network: 'acme/web', mac: M1, ips: ['10.10.10.1'], port: 'p1' });
+  await syncAll([a!, b!]);
+  const live = a!.store.getRecord(`e/acme/web/${M1}/a`)!;
+  await a!.registry.deleteLocalEndpoint('acme/web', M1);
+  await a!.registry.deleteNetwork('acme', 'tmp');
+  // b gets the tombstones as in a sync that is cut before END_OF_RIB: records, no vouched vector.
+  const delta = a!.registry.changesSince(b!.registry.versionVector());
+  await b!.registry.applyRemote(delta.records, 'a');
+  clock.advance(5000);
+  await b!.registry.sweep();
+  assert.equal(b!.store.getRecord(`e/acme/web/${M1}/a`)?.deleted, true, 'not covered by the vector yet: kept');
+  await b!.registry.applyRemote([], 'a', delta.vv);
+  await b!.registry.sweep();
+  assert.equal(b!.store.getRecord(`e/acme/web/${M1}/a`), undefined, 'covered: collected');
+  assert.equal(b!.store.getRecord('n/acme/tmp')?.deleted, true, 'network tombstones are kept');
+  await b!.registry.applyRemote([live], 'x');
+  assert.equal(b!.registry.endpoint('acme/web', M1), undefined, 'and the collected deletion stays a deletion');
+});
