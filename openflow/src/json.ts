@@ -2,6 +2,7 @@
 // bigint values become decimal strings and byte arrays become lower-case hex; fromJSON reverses
 // it by field name (the codec's field names are unique enough for that: see BIGINT_KEYS/BYTES_KEYS).
 import { fromHex, toHex } from './addr.js';
+import { OFEncodeError } from './errors.js';
 import type { OFMessage } from './messages.js';
 
 const BIGINT_KEYS = new Set([
@@ -35,8 +36,8 @@ export function toJSON(msg: OFMessage): { [k: string]: JsonValue } {
 
 function big(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' || typeof v === 'string') return BigInt(v);
-  throw new TypeError(`expected a decimal string, got ${typeof v}`);
+  if ((typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'string' && /^\d+$/.test(v))) return BigInt(v);
+  throw new OFEncodeError('OF_BAD_VALUE', `expected a 64-bit value as a decimal string, got ${JSON.stringify(v)}`);
 }
 
 function back(v: unknown): unknown {
@@ -57,8 +58,8 @@ function back(v: unknown): unknown {
 }
 
 /**
- * Rebuilds a message from its JSON form. Shapes are not validated here: encode() checks them and
- * throws OFEncodeError on anything it cannot write.
+ * Rebuilds a message from its JSON form. Bad 64-bit or hex strings throw OFEncodeError; shapes are
+ * not validated here: encode() checks them and throws OFEncodeError on anything it cannot write.
  */
 export function fromJSON(obj: unknown): OFMessage {
   return back(obj) as OFMessage;

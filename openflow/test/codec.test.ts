@@ -406,6 +406,9 @@ void describe('JSON form', () => {
     const echo = toJSON({ type: 'ECHO_REQUEST', xid: 1, data: Buffer.from([0xde, 0xad]) });
     assert.equal(echo.data, 'dead');
     assert.ok(encode(fromJSON(echo)).equals(Buffer.from('0402000a00000001dead', 'hex')));
+    assert.throws(() => fromJSON({ ...j, cookie: '12abc' }), OFEncodeError);
+    assert.throws(() => fromJSON({ type: 'ECHO_REQUEST', xid: 1, data: 'xyz' }), OFEncodeError);
+    assert.throws(() => encode(fromJSON({ type: 'NOPE', xid: 1 })), OFEncodeError);
     const req = fromJSON(toJSON(flowStatsRequest({ cookie: 5n, cookieMask: 0xffn })));
     assert.ok(req.type === 'MULTIPART_REQUEST' && req.mpType === 'FLOW');
     assert.equal(req.body.cookie, 5n);
