@@ -61,6 +61,8 @@ void test('every route fastify serves is in the document and vice versa, with va
       assert.ok(!JSON.stringify(op).includes('"$schema"'), 'no per-schema $schema inside an OpenAPI 3.1 document');
     }
   }
+  // Self-contained: every schema is inline (no $ref to resolve), and each one is a JSON object schema node.
+  assert.ok(!JSON.stringify(doc).includes('"$ref"'));
   // Generated from the zod schemas: the endpoint body has the model's MAC pattern and field list.
   const post = doc.paths['/v1/endpoints']!.post!;
   const body = post.requestBody!.content['application/json']!.schema;

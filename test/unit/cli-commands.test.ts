@@ -123,6 +123,11 @@ void describe('bumless client commands', () => {
     const again = await run(['tenant', 'token', 'import', 'acme', foreign, ...admin]);
     assert.equal(again.code, 1);
     assert.match(again.err, /already exists on this agent; revoke it first/);
+    assert.equal((await run(['tenant', 'create', 'shortlived', ...admin])).code, 0);
+    const gone = await run(['tenant', 'delete', 'shortlived', '--json', ...admin]);
+    assert.equal(gone.code, 0, gone.err);
+    assert.deepEqual(JSON.parse(gone.out), { deleted: 'shortlived' });
+    assert.equal((await run(['tenant', 'delete', 'shortlived', ...admin])).code, 1);
     const dead = await run(['tenant', 'list', '--api', ctx.api.url, '--token', created.token]);
     assert.equal(dead.code, 1);
     assert.match(dead.err, /not valid.*check --token/);
