@@ -11,7 +11,6 @@ import type { AgentConfig } from '../config/schema.js';
 import { Registry } from '../registry/registry.js';
 import type { RegistryChange } from '../registry/registry.js';
 import { Store } from '../registry/store.js';
-import { PipelineBook } from '../pipeline/incremental.js';
 import type { HostContext } from '../pipeline/desired.js';
 import { BUM_DROP_KINDS, COOKIE_MARKER, COOKIE_MARKER_MASK, cookieKind, cookieVni } from '../pipeline/cookie.js';
 import { Reconciler } from '../reconcile/reconciler.js';
@@ -28,6 +27,8 @@ import { loadOrCreateAdminToken } from '../api/auth.js';
 import { startApi } from '../api/server.js';
 import type { RunningApi } from '../api/server.js';
 import type { FlowView, FlowsPort, MeshPort, NetworkCounters, PeerInfo, StatusPort, SwitchStatus, TracePort } from '../api/ports.js';
+import { DesiredState } from './desired.js';
+import type { DesiredDelta, NetworkInput } from './desired.js';
 import { flowView } from './flowview.js';
 import { RegistryAdapter, TokenKv } from './ports.js';
 
@@ -75,7 +76,7 @@ export class Agent {
   api: RunningApi | undefined;
   readonly adminToken: string;
 
-  private readonly book: PipelineBook;
+  private desired: DesiredState;
   private readonly preparer: OvsPreparer;
   private prepared: OvsPrepared;
   private readonly dirtyNetworks = new Set<string>();
@@ -117,7 +118,7 @@ export class Agent {
       reconnectMinMs: 50,
     });
     this.reconciler = new Reconciler(this.session, { logger: log.child({ mod: 'reconcile' }) });
-    this.book = new PipelineBook(this.hostContext());
+    this.desired = new DesiredState(this.hostContext());
   }
 
   /**
@@ -171,8 +172,9 @@ export class Agent {
   private async run(opts: AgentOptions): Promise<void> {
     const { session, reconciler, registry } = this;
     // The desired table must hold the full state before the reconciler's first run (see the header).
-    this.book.reset(this.hostContext(), this.activeNetworks(), (k) => registry.endpoints({ network: k }));
-    reconciler.setDesired(this.book.flows());
+    this.desired.update(this.inputs(this.allNetworkKeys()));
+    this.logProblems();
+    reconciler.setDesired(this.desired.flows() as Flow[]);
 
     session.on('connected', ({ datapathId }) => this.guard('handling the OpenFlow connect', () => {
       this.connects++;
@@ -263,35 +265,53 @@ export class Agent {
     if (this.dirtyNetworks.size === 0) return;
     const keys = [...this.dirtyNetworks];
     this.dirtyNetworks.clear();
-    let changed = false;
-    try {
-      for (const key of keys) {
-        const i = key.indexOf('/');
-        const n = this.registry.network(key.slice(0, i), key.slice(i + 1));
-        const network = n && n.vniConflictWith === undefined ? n : undefined;
-        if (this.book.update(key, network, network ? this.registry.endpoints({ network: key }) : [])) changed = true;
-      }
-    } catch (err) {
-      this.internalErrors++;
-      this.log.error({ err, networks: keys }, 'pipeline update failed; recomputing everything');
-      this.book.reset(this.hostContext(), this.activeNetworks(), (k) => this.registry.endpoints({ network: k }));
-      changed = true;
-    }
     this.batches++;
     this.lastBatchNetworks = keys.length;
-    if (changed) this.pushDesired();
+    this.apply(keys);
   }
 
-  private pushDesired(): void {
-    const plan = this.book.plan();
-    for (const p of plan.problems) {
+  /** Recomputes these networks and hands the reconciler only what changed. */
+  private apply(keys: Iterable<string>): void {
+    let delta: DesiredDelta;
+    try {
+      delta = this.desired.update(this.inputs(keys));
+    } catch (err) {
+      this.internalErrors++;
+      this.log.error({ err }, 'pipeline update failed; recomputing everything');
+      this.desired = new DesiredState(this.hostContext());
+      this.desired.update(this.inputs(this.allNetworkKeys()));
+      this.reconciler.setDesired(this.desired.flows() as Flow[]);
+      return;
+    }
+    if (delta.upsert.length === 0 && delta.remove.length === 0) return;
+    this.logProblems();
+    this.reconciler.updateDesired({ upsert: delta.upsert as Flow[], remove: delta.remove });
+  }
+
+  private inputs(keys: Iterable<string>): NetworkInput[] {
+    const out: NetworkInput[] = [];
+    for (const key of keys) {
+      const i = key.indexOf('/');
+      const n = this.registry.network(key.slice(0, i), key.slice(i + 1));
+      const network = n && n.vniConflictWith === undefined ? n : undefined;
+      out.push({ key, network, endpoints: network ? this.registry.endpoints({ network: key }) : [] });
+    }
+    return out;
+  }
+
+  /** Every network the table holds or the registry forwards (a context change recomputes them all). */
+  private allNetworkKeys(): Set<string> {
+    return new Set([...this.desired.networkKeys(), ...this.activeNetworks().map((n) => `${n.tenant}/${n.name}`)]);
+  }
+
+  private logProblems(): void {
+    for (const p of this.desired.problems()) {
       const text = `${p.network ?? ''} ${p.endpoint ?? ''} ${p.message}`;
       if (this.problemsLogged.has(text)) continue;
       if (this.problemsLogged.size > 1000) this.problemsLogged.clear();
       this.problemsLogged.add(text);
       this.log.warn(p, 'pipeline problem');
     }
-    this.reconciler.setDesired(plan.flows as Flow[]);
   }
 
   private hostContext(): HostContext {
@@ -306,10 +326,10 @@ export class Agent {
 
   private refreshContext(): void {
     const next = this.hostContext();
-    const cur = this.book.context;
+    const cur = this.desired.context;
     if (cur.tunnelOfport === next.tunnelOfport && sameMap(cur.localPorts, next.localPorts)) return;
-    this.book.reset(next, this.activeNetworks(), (k) => this.registry.endpoints({ network: k }));
-    this.pushDesired();
+    this.desired.setContext(next);
+    this.apply(this.allNetworkKeys());
   }
 
   private async reprepare(): Promise<void> {
@@ -404,7 +424,7 @@ export class Agent {
       hostId: this.config.hostId,
       ready: this.ready(),
       switch: await this.switchStatus(),
-      pipeline: { batches: this.batches, lastBatchNetworks: this.lastBatchNetworks, problems: this.book.plan().problems.length },
+      pipeline: { batches: this.batches, lastBatchNetworks: this.lastBatchNetworks, problems: this.desired.problems().length },
       internalErrors: this.internalErrors,
       peers: this.peerInfo(),
     };
