@@ -5,6 +5,7 @@
 // frame reaches anyone else or the underlay, the ARP reply coming from h1's switch.
 import { Lab } from '../lab/index.js';
 import type { ContainerState, LabStatus } from '../lab/index.js';
+import { AGENT_API_PORT, AGENT_MESH_PORT, UNDERLAY_BRIDGE, names } from '../lab/plan.js';
 import { ApiRelay } from './relay.js';
 import type { HttpReply } from './relay.js';
 import { startCapture } from './capture.js';
@@ -21,7 +22,6 @@ export const DEMO_TENANTS = [
   { name: 'tenant-b', prefix: 'j' },
 ] as const;
 const ENCAP_PORT = { vxlan: ['udp', 'port', '4789'], geneve: ['udp', 'port', '6081'], gre: ['ip', 'proto', 'gre'] } as const;
-const MESH_PORT = '7471';
 
 export const demoMac = (i: number): string => `aa:aa:aa:aa:aa:0${i}`;
 export const demoIp = (i: number): string => `10.10.10.${i}`;
@@ -183,7 +183,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       if (!t) throw new DemoError(`${host}: the agent has written no admin token; see ${theLab.hostPaths(host).agentLog}`);
       return t;
     };
-    const apiUrl = (host: string): string => `http://${theLab.host(host).underlayIp}:8080`;
+    const apiUrl = (host: string): string => `http://${theLab.host(host).underlayIp}:${AGENT_API_PORT}`;
     const call = (host: string, token: string, method: string, path: string, body?: unknown): Promise<HttpReply> => {
       const relay = relays.get(host);
       if (!relay) throw new DemoError(`no HTTP relay for ${host}`);
@@ -356,8 +356,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
       const caps: Record<string, Capture> = {};
       for (const c of [...bystanders, 'h1', 'h3']) caps[c] = await inbound(c);
       // The third host's underlay link: anything there but its own IPv6 housekeeping and the mesh's TCP would be a flood.
-      caps.underlayH2 = await startCapture(st.underlay.ns, 'h2', 'underlay link of h2', ['not', 'ip6', 'and', 'not', 'tcp', 'port', MESH_PORT]);
-      caps.underlay = await startCapture(st.underlay.ns, 'br0', 'underlay bridge', [...ENCAP_PORT[st.encap]]);
+      caps.underlayH2 = await startCapture(st.underlay.ns, names.underlayPort('h2'), 'underlay link of h2', ['not', 'ip6', 'and', 'not', 'tcp', 'port', String(AGENT_MESH_PORT)]);
+      caps.underlay = await startCapture(st.underlay.ns, UNDERLAY_BRIDGE, 'underlay bridge', [...ENCAP_PORT[st.encap]]);
       captures.push(caps.underlayH2, caps.underlay);
       const before = parseDump(await theLab.ofctl('h1', 'dump-flows'));
 
@@ -461,7 +461,7 @@ function buildSummary(name: string, status: LabStatus, tenants: DemoTenant[], co
       id: h.id,
       namespace: h.ns,
       underlayIp: h.underlayIp,
-      apiUrl: h.agent?.apiUrl ?? `http://${h.underlayIp}:8080`,
+      apiUrl: h.agent?.apiUrl ?? `http://${h.underlayIp}:${AGENT_API_PORT}`,
       adminToken: h.agent?.adminToken ?? '',
       adminTokenFile: `${h.paths.agentData}/admin.token`,
       ovs: { db: h.db, vswitchdCtl: h.vswitchdCtl, openflow: h.mgmt },
