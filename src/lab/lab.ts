@@ -138,9 +138,9 @@ export class Lab {
     return labDir(this.current.name);
   }
 
-  /** A copy of the lab's recorded topology. */
+  /** A copy of the lab's recorded topology, as on disk now (other processes may change it). */
   get state(): LabState {
-    return structuredClone(this.current);
+    return structuredClone(this.reload());
   }
 
   /** Opens a lab that is up (its state file exists). */
@@ -299,7 +299,7 @@ export class Lab {
   }
 
   host(id: string): HostState {
-    const h = this.current.hosts.find((x) => x.id === id);
+    const h = this.current.hosts.find((x) => x.id === id) ?? this.reload().hosts.find((x) => x.id === id);
     if (!h) throw new LabError(`lab "${this.name}" has no host "${id}" (hosts: ${this.current.hosts.map((x) => x.id).join(', ')})`);
     return h;
   }
@@ -309,7 +309,7 @@ export class Lab {
   }
 
   container(name: string): ContainerState {
-    const c = this.current.containers.find((x) => x.name === name);
+    const c = this.current.containers.find((x) => x.name === name) ?? this.reload().containers.find((x) => x.name === name);
     if (!c) throw new LabError(`lab "${this.name}" has no container "${name}"`);
     return c;
   }
@@ -416,7 +416,15 @@ export class Lab {
     });
   }
 
+  /** Rereads the state file (another process may have added a container); keeps what it has if the file is gone. */
+  private reload(): LabState {
+    const onDisk = readState(this.name);
+    if (onDisk) this.current = onDisk;
+    return this.current;
+  }
+
   async status(): Promise<LabStatus> {
+    this.reload();
     const hosts = await Promise.all(
       this.current.hosts.map(async (h): Promise<HostStatus> => {
         const paths = hostPaths(this.dir, h.id);
