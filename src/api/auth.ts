@@ -200,22 +200,39 @@ export class RateLimiter {
   take(key: string): number {
     const now = this.clock.now();
     const { perSecond, burst } = this.limit;
-    const b = this.#buckets.get(key) ?? { tokens: burst, at: now };
+    let b = this.#buckets.get(key);
+    if (!b) {
+      if (this.#buckets.size >= RateLimiter.MAX_KEYS) this.#prune(now);
+      b = { tokens: burst, at: now };
+      this.#buckets.set(key, b);
+    }
     b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * perSecond);
     b.at = now;
-    this.#buckets.set(key, b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return 0;
     }
-    if (this.#buckets.size > 10_000) this.#prune(now);
     return Math.max(1, Math.ceil((1 - b.tokens) / perSecond));
   }
 
-  /** Forgets full buckets so a scan of many keys cannot grow memory without bound. */
+  /** Most keys remembered: client addresses are not bounded, memory must be. */
+  static readonly MAX_KEYS = 10_000;
+
+  /**
+   * Forgets full buckets (they behave like new ones); if that is not enough, the longest-idle keys
+   * (Map order is insertion order, so the oldest first), which at worst gives them a fresh burst.
+   */
   #prune(now: number): void {
     for (const [k, b] of this.#buckets) {
       if (b.tokens + ((now - b.at) / 1000) * this.limit.perSecond >= this.limit.burst) this.#buckets.delete(k);
     }
+    for (const k of this.#buckets.keys()) {
+      if (this.#buckets.size < RateLimiter.MAX_KEYS * 0.9) break;
+      this.#buckets.delete(k);
+    }
+  }
+
+  get size(): number {
+    return this.#buckets.size;
   }
 }

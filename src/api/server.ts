@@ -106,6 +106,8 @@ export function buildApi(opts: ApiOptions): Api {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // A client that trickles its request in must not hold a connection forever.
+    requestTimeout: 30_000,
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
   };
   const app = (

@@ -62,6 +62,10 @@ void test('token bucket: burst, refill, Retry-After seconds, separate keys', () 
   now += 500;
   assert.equal(rl.take('k'), 0);
   assert.equal(rl.take('k'), 1);
+  // Unbounded client addresses: memory stays bounded.
+  const many = new RateLimiter({ perSecond: 1, burst: 1 }, { now: () => now });
+  for (let i = 0; i < 25_000; i++) many.take(`ip:${i}`);
+  assert.ok(many.size <= RateLimiter.MAX_KEYS, String(many.size));
   const slow = new RateLimiter({ perSecond: 0.1, burst: 1 }, { now: () => now });
   assert.equal(slow.take('x'), 0);
   assert.equal(slow.take('x'), 10);
