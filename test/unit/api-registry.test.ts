@@ -82,3 +82,47 @@ void test('the API on the real registry: tenants, networks, endpoints, conflicts
     removeDir(dir);
   }
 });
+
+void test('MAC mobility through the API: the same MAC registered on another host is a move (200/201), not a 409', async () => {
+  const da = tempDir('bumless-api-a-');
+  const db = tempDir('bumless-api-b-');
+  const a = await openNode('h1', '192.168.100.1', undefined, {}, da);
+  const b = await openNode('h2', '192.168.100.2', undefined, {}, db);
+  const sync = async (from: TestNode, to: TestNode) => {
+    const { records, vv } = from.registry.changesSince(to.registry.versionVector());
+    await to.registry.applyRemote(records, from.hostId, vv);
+    await from.registry.settled();
+    await to.registry.settled();
+  };
+  try {
+    const apiA = apiOn(a);
+    const apiB = apiOn(b);
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    assert.equal((await apiA.app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'acme' } })).statusCode, 201);
+    assert.equal((await apiA.app.inject({ method: 'POST', url: '/v1/networks', headers: admin, payload: { tenant: 'acme', name: 'web', cidrs: ['10.10.10.0/24'] } })).statusCode, 201);
+    const ep = { network: 'acme/web', mac: '02:00:00:00:00:01', ips: ['10.10.10.1'], port: 'p1' };
+    const first = await apiA.app.inject({ method: 'POST', url: '/v1/endpoints', headers: admin, payload: ep });
+    assert.equal(first.statusCode, 201, first.body);
+    await sync(a, b);
+    // The VM moved to h2: its agent registers the same MAC and IP. The IP's holder is the same MAC: a move.
+    const moved = await apiB.app.inject({ method: 'POST', url: '/v1/endpoints', headers: admin, payload: { ...ep, port: 'p9' } });
+    assert.ok(moved.statusCode === 201 || moved.statusCode === 200, moved.body);
+    const e = moved.json<{ endpoint: { hostId: string; seq: number } }>().endpoint;
+    assert.equal(e.hostId, 'h2');
+    assert.ok(e.seq > first.json<{ endpoint: { seq: number } }>().endpoint.seq, 'the move raises the MAC-mobility sequence number');
+    await sync(b, a);
+    const onA = await apiA.app.inject({ method: 'GET', url: '/v1/endpoints/acme/web/02:00:00:00:00:01', headers: admin });
+    assert.equal(onA.json<{ hostId: string }>().hostId, 'h2', 'h1 sees the endpoint on h2 now');
+    // A different MAC claiming that IP is still a conflict, naming the (moved) holder.
+    const thief = await apiA.app.inject({ method: 'POST', url: '/v1/endpoints', headers: admin, payload: { ...ep, mac: '02:00:00:00:00:02' } });
+    assert.equal(thief.statusCode, 409, thief.body);
+    assert.equal(thief.json<{ error: { holder: { hostId: string } } }>().error.holder.hostId, 'h2');
+    await apiA.app.close();
+    await apiB.app.close();
+  } finally {
+    await a.close();
+    await b.close();
+    removeDir(da);
+    removeDir(db);
+  }
+});
