@@ -26,7 +26,7 @@ import { Mesh, loadMeshTls } from '../mesh/mesh.js';
 import { loadOrCreateAdminToken } from '../api/auth.js';
 import { startApi } from '../api/server.js';
 import type { RunningApi } from '../api/server.js';
-import type { FlowView, FlowsPort, MeshPort, NetworkCounters, PeerInfo, StatusPort, SwitchStatus, TracePort } from '../api/ports.js';
+import type { Alarm, FlowView, FlowsPort, MeshPort, NetworkCounters, PeerInfo, RegistryStats, StatusPort, SwitchStatus, TracePort } from '../api/ports.js';
 import { DesiredState } from './desired.js';
 import type { DesiredDelta, NetworkInput } from './desired.js';
 import { flowView } from './flowview.js';
@@ -56,6 +56,8 @@ export interface AgentStatus {
   /** Bad input that was logged and skipped instead of crashing the agent. */
   internalErrors: number;
   peers: PeerInfo[];
+  registry: RegistryStats;
+  alarms: Alarm[];
 }
 
 export interface AgentOptions {
@@ -77,6 +79,7 @@ export class Agent {
   readonly adminToken: string;
 
   private desired: DesiredState;
+  private readonly registryPort: RegistryAdapter;
   private readonly preparer: OvsPreparer;
   private prepared: OvsPrepared;
   private readonly dirtyNetworks = new Set<string>();
@@ -119,6 +122,7 @@ export class Agent {
     });
     this.reconciler = new Reconciler(this.session, { logger: log.child({ mod: 'reconcile' }) });
     this.desired = new DesiredState(this.hostContext());
+    this.registryPort = new RegistryAdapter(registry);
   }
 
   /**
@@ -206,7 +210,7 @@ export class Agent {
     if (!opts.noApi) {
       this.api = await startApi({
         listen: opts.apiListen ?? this.config.api.listen,
-        registry: new RegistryAdapter(registry),
+        registry: this.registryPort,
         tokens: new TokenKv(this.store.kv('tokens')),
         adminToken: this.adminToken,
         status: this.statusPort(),
@@ -427,6 +431,8 @@ export class Agent {
       pipeline: { batches: this.batches, lastBatchNetworks: this.lastBatchNetworks, problems: this.desired.problems().length },
       internalErrors: this.internalErrors,
       peers: this.peerInfo(),
+      registry: this.registryPort.stats(),
+      alarms: this.registryPort.alarms(),
     };
   }
 
