@@ -426,9 +426,9 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
       method: 'POST', path: '/v1/alarms/clear', operationId: 'clearAlarm',
       summary: 'Clear an alarm by id (a duplicate-MAC alarm unfreezes the MAC once the duplicate is gone) (admin)', tag: 'status', access: 'admin',
       body: S.AlarmClear,
-      responses: { 204: json('cleared'), ...bad, ...common, ...forbidden, ...nf, 409: json('this alarm clears itself', S.ErrorBody) },
+      responses: { 204: json('cleared'), ...bad, ...common, ...forbidden, ...nf, 409: json('this alarm clears itself', S.ErrorBody), 503: json('this agent cannot clear alarms', S.ErrorBody) },
       handler: async ({ body }) => {
-        if (!registry.clearAlarm) throw new ApiError(404, 'not_found', `alarm ${body.id} not found`);
+        if (!registry.clearAlarm) throw new ApiError(503, 'unavailable', 'this agent\'s registry adapter cannot clear alarms; use src/api/registry-adapter.ts registryPort()');
         await registry.clearAlarm(body.id);
         return { status: 204 };
       },
