@@ -58,7 +58,8 @@ if (values.json) {
     `slow        ${summary.slow} (over 100 ms, listed below; not failures)`,
     `memory      rss ${summary.rssStartMb} MB at start, ${summary.rssPeakMb} MB peak, ${summary.rssEndMb} MB at end (getrusage max ${summary.maxRssMb} MB)`,
   ].join('\n'));
-  for (const f of summary.findings.slice(0, 20)) {
+  const shown = [...summary.findings.filter((f) => f.kind !== 'slow').slice(0, 20), ...summary.findings.filter((f) => f.kind === 'slow').slice(0, 5)];
+  for (const f of shown) {
     console.log(`\n${f.kind} at input ${f.index}: ${f.reason}${f.file ? ` (saved: ${f.file})` : ''}\n${f.detail}`);
   }
 }
