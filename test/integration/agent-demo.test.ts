@@ -366,4 +366,14 @@ void describe('bumless agent: the classic two-tenant demo on three hosts', () =>
     report.push(`# agent-demo: flows per host: ${counts.join(', ')}`);
     report.push(`# agent-demo: ovs-ofctl -O OpenFlow13 dump-flows on h1:\n${(await lab.ofctl('h1', 'dump-flows')).split('\n').map((l) => `#   ${l}`).join('\n')}`);
   });
+
+  void it('an endpoint registered before its port exists gets its flows when the port appears (PORT_STATUS)', async () => {
+    const r = await call('h2', 'POST', '/v1/endpoints', { network: 'blue/net', mac: mac(4), ips: [ip(4)], port: 'c-h4' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.ok(!(await dumpFlows(lab, 'h2')).some((f) => f.match.includes(`dl_src=${mac(4)}`)), 'no local flows without the port');
+    await lab.addContainer({ host: 'h2', name: 'h4', ip: `${ip(4)}/24`, mac: mac(4) });
+    await until('h2 classifies h4', async () => ((await dumpFlows(lab, 'h2')).some((f) => f.table === 0 && f.match.includes(`dl_src=${mac(4)}`)) ? true : undefined));
+    assert.ok(await ping(lab, { container: 'h1' }, ip(4)));
+    assert.equal(await ping(lab, { container: 'j1' }, ip(4), 2), false);
+  });
 });
