@@ -29,6 +29,13 @@ for f in ca.crt "$HOST_ID.crt" "$HOST_ID.key"; do
   [ -f "$PKI/$f" ] || { echo "start-agent.sh: $PKI/$f is missing (the Vagrantfile makes it with vagrant/pki.rb; run vagrant provision again)" >&2; exit 1; }
 done
 
+# curl waits for /readyz here and registers the containers in demo-containers.sh.
+command -v curl >/dev/null || {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends curl ca-certificates >/dev/null
+}
+
 install -d -m 755 /etc/bumless /var/lib/bumless
 install -d -m 700 /etc/bumless/pki
 install -m 644 "$PKI/ca.crt" /etc/bumless/pki/ca.crt
