@@ -31,8 +31,10 @@ export class EnumMap<N extends string> {
 /** Bit flags <-> list of names (unknown bits dropped on decode, as no name exists for them). */
 export class FlagMap<N extends string> {
   private readonly list: [N, number][];
+  private readonly bits: Map<N, number>;
   constructor(readonly what: string, entries: Record<N, number>) {
     this.list = Object.entries(entries) as [N, number][];
+    this.bits = new Map(this.list);
   }
   decode(bits: number): N[] {
     const out: N[] = [];
@@ -43,10 +45,10 @@ export class FlagMap<N extends string> {
   encode(names: readonly N[] | number): number {
     if (typeof names === 'number') return names;
     let bits = 0;
-    for (const n of names) {
-      const e = this.list.find((x) => x[0] === n);
-      if (!e) throw new OFEncodeError('OF_BAD_VALUE', `unknown ${this.what} flag ${String(n)}`);
-      bits |= e[1];
+    for (let i = 0; i < names.length; i++) {
+      const b = this.bits.get(names[i]!);
+      if (b === undefined) throw new OFEncodeError('OF_BAD_VALUE', `unknown ${this.what} flag ${String(names[i])}`);
+      bits |= b;
     }
     return bits >>> 0;
   }

@@ -27,10 +27,7 @@ const slab = new Writer(SLAB);
 
 /** Encodes one message into a new Buffer. */
 export function encode(msg: OFMessage): Buffer {
-  if (slab.buf.length - slab.pos < 2048) {
-    slab.buf = Buffer.allocUnsafe(SLAB);
-    slab.pos = 0;
-  }
+  if (slab.buf.length - slab.pos < 2048) slab.setBuffer(Buffer.allocUnsafe(SLAB));
   const start = slab.pos;
   try {
     encodeInto(slab, msg);

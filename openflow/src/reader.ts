@@ -25,10 +25,7 @@ export function u32(b: Buffer, o: number): number {
   return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
 }
 export function u64(b: Buffer, o: number): bigint {
-  const hi = u32(b, o);
-  const lo = u32(b, o + 4);
-  if (hi === 0) return BigInt(lo);
-  return (BigInt(hi) << 32n) | BigInt(lo);
+  return b.readBigUInt64BE(o);
 }
 
 /** A NUL-terminated string in a fixed char[n] field. */
