@@ -1,6 +1,6 @@
 // The CLI's client of the agent REST API: where the API is and which token to send (flags, then
 // environment, then the config file, then defaults), one request function, and errors that say what to do.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { homedir } from 'node:os';
@@ -66,6 +66,9 @@ function readConfig(path: string, explicit: boolean): CliConfigFile {
     if (!['api', 'token', 'tokenFile', 'ca'].includes(k)) throw new UsageError(`the CLI config ${path} has an unknown key "${k}"; allowed: api, token, tokenFile, ca`);
     if (typeof v !== 'string') throw new UsageError(`the CLI config ${path}: "${k}" must be a string`);
     out[k as keyof CliConfigFile] = v;
+  }
+  if (out.token && (statSync(path).mode & 0o077) !== 0) {
+    console.error(`warning: ${path} holds a token and other users can read it; run: chmod 600 ${path}`);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // Where the CLI finds the API and its token: flags, then environment, then the config file, then defaults.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_API, resolveConnection, table } from '../../src/cli/client.js';
@@ -26,7 +26,7 @@ void test('defaults without flags, environment or config file', () => {
 void test('precedence: flag over environment over ~/.config/bumless/cli.json', () => {
   withDir((home) => {
     mkdirSync(join(home, '.config', 'bumless'), { recursive: true });
-    writeFileSync(join(home, '.config', 'bumless', 'cli.json'), JSON.stringify({ api: 'http://10.0.0.1:1', token: 'file-token' }));
+    writeFileSync(join(home, '.config', 'bumless', 'cli.json'), JSON.stringify({ api: 'http://10.0.0.1:1', token: 'file-token' }), { mode: 0o600 });
     assert.deepEqual(
       (({ api, token }) => [api.href, token])(resolveConnection({}, { HOME: home })),
       ['http://10.0.0.1:1/', 'file-token'],
@@ -55,6 +55,25 @@ void test('--token-file and --cli-config; bad files are usage errors that name t
     assert.throws(() => resolveConnection({ 'token-file': join(dir, 'missing') }, { HOME: dir }), /cannot read the token file/);
     assert.throws(() => resolveConnection({ api: 'ftp://x' }, { HOME: dir }), /http:\/\/ or https:\/\//);
     assert.throws(() => resolveConnection({ api: 'nonsense' }, { HOME: dir }), /not a URL/);
+  });
+});
+
+void test('a config file with a token that others can read gets a warning naming the fix', () => {
+  withDir((dir) => {
+    const file = join(dir, 'cli.json');
+    writeFileSync(file, JSON.stringify({ token: 't' }));
+    chmodSync(file, 0o644);
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (...a: unknown[]) => void errors.push(a.map(String).join(' '));
+    try {
+      assert.equal(resolveConnection({ 'cli-config': file }, { HOME: dir }).token, 't');
+      chmodSync(file, 0o600);
+      resolveConnection({ 'cli-config': file }, { HOME: dir });
+    } finally {
+      console.error = error;
+    }
+    assert.deepEqual(errors, [`warning: ${file} holds a token and other users can read it; run: chmod 600 ${file}`]);
   });
 });
 
