@@ -26,6 +26,8 @@ export interface AgentStartOptions {
   /** Wait until each agent serves its API and has written its admin token (default true). */
   wait?: boolean;
   readyTimeoutMs?: number;
+  /** Configuration overrides passed as `--set KEY=VALUE`, e.g. { 'mesh.holdMs': 1500 } (tests shorten timers). */
+  set?: Record<string, string | number | boolean>;
   progress?: (line: string) => void;
 }
 
@@ -103,7 +105,8 @@ export async function startAgents(state: LabState, labDir: string, opts: AgentSt
     writeFileSync(paths.agentConfig, `${JSON.stringify(config, null, 2)}\n`);
     const log = openSync(paths.agentLog, 'a');
     // `ip netns exec` execs the command, so the child's PID is the agent's own.
-    const child = spawn('ip', ['netns', 'exec', h.ns, process.execPath, BUMLESS_BIN, 'agent', '--config', paths.agentConfig], {
+    const sets = Object.entries(opts.set ?? {}).flatMap(([k, v]) => ['--set', `${k}=${String(v)}`]);
+    const child = spawn('ip', ['netns', 'exec', h.ns, process.execPath, BUMLESS_BIN, 'agent', '--config', paths.agentConfig, ...sets], {
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, PATH: CHILD_PATH },
