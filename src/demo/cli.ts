@@ -5,6 +5,7 @@ import type { Command } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { LabError } from '../lab/index.js';
 import { checkLabName } from '../lab/plan.js';
+import { preflight } from '../lab/system.js';
 import { DemoError } from './errors.js';
 import { downDemo, runDemo } from './demo.js';
 import type { DemoSummary } from './demo.js';
@@ -104,6 +105,12 @@ export const demoCommand: Command = {
       checkLabName(values.lab);
     } catch (err) {
       throw new UsageError((err as Error).message);
+    }
+    try {
+      // Root and Open vSwitch first: the message names what is missing and the Debian packages.
+      preflight();
+    } catch (err) {
+      throw new UsageError((err as Error).message, 1);
     }
     const json = values.json;
     // With --json, stdout carries only the summary; progress goes to stderr.

@@ -142,6 +142,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   const relays = new Map<string, ApiRelay>();
   const captures: Capture[] = [];
   let lab: Lab | undefined;
+  let built = false;
   let kept = false;
   let stepStart = Date.now();
   const step = (text: string): void => {
@@ -158,6 +159,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
     }
 
     step(`building lab "${name}": 3 hosts, each a network namespace with its own Open vSwitch (userspace datapath), joined by an underlay`);
+    // From here on the lab exists, possibly half-built: the finally block removes it unless --keep.
+    built = true;
     lab = await Lab.up({ lab: name, hosts: DEMO_HOSTS.length, progress: (l) => say(l, 1) });
     done();
     const theLab = lab;
@@ -444,7 +447,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoSummary> {
   } finally {
     for (const c of captures) c.child.kill('SIGKILL');
     for (const r of relays.values()) r.stop();
-    if (lab && !kept) {
+    if (built && !kept) {
       step(`removing lab "${name}" (run with --keep to leave it running)`);
       await Lab.down(name);
       done();

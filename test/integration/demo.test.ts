@@ -78,7 +78,7 @@ void describe('bumless demo --json', () => {
     assert.deepEqual(leftovers, []);
   });
 
-  void it('--down on a lab that is not up says so and exits 0; --keep with --down is refused', async () => {
+  void it('--down on a lab that is not up says so and exits 0; --keep with --down, a bad lab name and a non-root user are refused', async () => {
     const down = await execa(process.execPath, [BIN, 'demo', '--down', '--lab', name], { reject: false });
     assert.equal(down.exitCode, 0, down.stderr);
     assert.match(down.stdout, new RegExp(`lab "${name}" was not up; nothing to remove`));
@@ -89,5 +89,10 @@ void describe('bumless demo --json', () => {
     assert.equal(bad.exitCode, 2);
     assert.match(bad.stderr, /invalid lab name "Bad-Name"/);
     assert.ok(!Lab.list().some((l) => l.name === 'Bad-Name'));
+    // Without root: stops at once, saying why, and builds nothing.
+    const user = await execa(process.execPath, [BIN, 'demo', '--lab', name], { reject: false, uid: 65534, gid: 65534 });
+    assert.equal(user.exitCode, 1, user.stderr);
+    assert.match(user.stderr, /needs root/);
+    assert.ok(!Lab.list().some((l) => l.name === name));
   });
 });
