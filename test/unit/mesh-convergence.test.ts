@@ -46,7 +46,16 @@ async function randomRun(seed: number, hosts: Array<[string, string]>, reflector
         ...reflectors.flatMap((x, i) => reflectors.slice(i + 1).map((y): [string, string] => [x, y])),
       ]
     : undefined;
-  const net = new SimNet(nodes, { reflectors, ...(pairs ? { pairs } : {}) });
+  try {
+    return await schedule(r, clock, nodes, new SimNet(nodes, { reflectors, ...(pairs ? { pairs } : {}) }));
+  } catch (err) {
+    await closeAll(nodes);
+    throw err;
+  }
+}
+
+async function schedule(r: () => number, clock: ManualClock, nodes: TestNode[], net: SimNet): Promise<{ nodes: TestNode[]; prints: string[] }> {
+  const ids = nodes.map((n) => n.hostId);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
   const anyNode = (): TestNode => pick(nodes);
   const tenantHost = anyNode();
