@@ -3,7 +3,7 @@
 // and any Nicira action whose shape we do not recognise, is kept raw and re-encoded byte for byte.
 import { maxLenName, maxLenValue, NX_VENDOR_ID, port16Name, port16Value, portName, portValue } from './consts.js';
 import { ERR, OFEncodeError } from './errors.js';
-import { decodeOxm, encodeOxm, oxmDefByHeader, oxmHeader, OXM_BY_NAME, OFPXMC_EXPERIMENTER } from './oxm.js';
+import { cursor, encodeOxm, oxmDefByHeader, oxmHeader, OXM_BY_NAME, OFPXMC_EXPERIMENTER, readOxm } from './oxm.js';
 import { copyBytes, fail, need, u16, u32, u64 } from './reader.js';
 import type { Writer } from './writer.js';
 import type { Action, FieldRef, Instruction, OxmKnown } from './types.js';
@@ -50,8 +50,8 @@ function fieldRefHeader(r: FieldRef): number {
   return ((r.oxmClass << 16) | (r.oxmField << 9) | (r.hasMask ? 0x100 : 0) | (r.length & 0xff)) >>> 0;
 }
 
-/** Decodes one action at off within [off, end). Returns the action and the offset after it. */
-export function decodeAction(b: Buffer, off: number, end: number): [Action, number] {
+/** Decodes one action at off within [off, end); the offset after it is left in cursor.next. */
+export function readAction(b: Buffer, off: number, end: number): Action {
   need(end, off, 8, 'action header', 'OF_BAD_ACTION_LEN', ERR.BAD_ACTION_BAD_LEN);
   const type = u16(b, off);
   const len = u16(b, off + 2);
@@ -62,34 +62,35 @@ export function decodeAction(b: Buffer, off: number, end: number): [Action, numb
   switch (type) {
     case 0:
       if (len !== 16) badLen(off, 'OUTPUT', len);
-      return [{ type: 'OUTPUT', port: portName(u32(b, off + 4)), maxLen: maxLenName(u16(b, off + 8)) }, next];
+      return done(next, { type: 'OUTPUT', port: portName(u32(b, off + 4)), maxLen: maxLenName(u16(b, off + 8)) });
     case 11: case 12: case 16: case 18: case 24: case 27:
       if (len !== 8) badLen(off, ACTION_TYPE_NAMES.get(type)!, len);
-      return [{ type: ACTION_TYPE_NAMES.get(type) } as Action, next];
+      return done(next, { type: ACTION_TYPE_NAMES.get(type) } as Action);
     case 15:
       if (len !== 8) badLen(off, 'SET_MPLS_TTL', len);
-      return [{ type: 'SET_MPLS_TTL', mplsTtl: b[off + 4]! }, next];
+      return done(next, { type: 'SET_MPLS_TTL', mplsTtl: b[off + 4]! });
     case 23:
       if (len !== 8) badLen(off, 'SET_NW_TTL', len);
-      return [{ type: 'SET_NW_TTL', nwTtl: b[off + 4]! }, next];
+      return done(next, { type: 'SET_NW_TTL', nwTtl: b[off + 4]! });
     case 17: case 19: case 20: case 26:
       if (len !== 8) badLen(off, ACTION_TYPE_NAMES.get(type)!, len);
-      return [{ type: ACTION_TYPE_NAMES.get(type), ethertype: u16(b, off + 4) } as Action, next];
+      return done(next, { type: ACTION_TYPE_NAMES.get(type), ethertype: u16(b, off + 4) } as Action);
     case 21:
       if (len !== 8) badLen(off, 'SET_QUEUE', len);
-      return [{ type: 'SET_QUEUE', queueId: u32(b, off + 4) }, next];
+      return done(next, { type: 'SET_QUEUE', queueId: u32(b, off + 4) });
     case 22:
       if (len !== 8) badLen(off, 'GROUP', len);
-      return [{ type: 'GROUP', groupId: u32(b, off + 4) }, next];
+      return done(next, { type: 'GROUP', groupId: u32(b, off + 4) });
     case 25: {
       // Spec 7.2.5: ofp_action_set_field = header, one OXM, zero pad to a multiple of 8.
-      const [oxm, oend] = decodeOxm(b, off + 4, next);
+      const oxm = readOxm(b, off + 4, next);
+      const oend = cursor.next;
       if (oxm.field === 'raw') fail('OF_BAD_ACTION_TYPE', off + 4, 'SET_FIELD of a field this codec does not know', { type: 'BAD_ACTION', typeValue: 2, code: 'BAD_SET_TYPE', codeValue: 13 });
       if (((oend - off + 7) & ~7) !== len) fail('OF_BAD_ACTION_LEN', off, `SET_FIELD length ${len} does not fit its OXM`, ERR.BAD_ACTION_BAD_SET_LEN);
-      return [{ type: 'SET_FIELD', field: oxm }, next];
+      return done(next, { type: 'SET_FIELD', field: oxm });
     }
     case 0xffff:
-      return [decodeExperimenterAction(b, off, len), next];
+      return done(next, decodeExperimenterAction(b, off, len));
     default:
       return fail('OF_BAD_ACTION_TYPE', off, `unknown action type ${type}`, ERR.BAD_ACTION_BAD_TYPE);
   }
@@ -113,15 +114,26 @@ function decodeExperimenterAction(b: Buffer, off: number, len: number): Action {
   return { type: 'EXPERIMENTER', experimenter, data: copyBytes(b, off + 8, off + len) };
 }
 
+/** decodeAction for callers that want the end offset back: [action, offset after it]. */
+export function decodeAction(b: Buffer, off: number, end: number): [Action, number] {
+  const a = readAction(b, off, end);
+  return [a, cursor.next];
+}
+
 export function decodeActions(b: Buffer, off: number, end: number): Action[] {
   const out: Action[] = [];
   let p = off;
   while (p < end) {
-    const [a, next] = decodeAction(b, p, end);
-    out.push(a);
-    p = next;
+    out.push(readAction(b, p, end));
+    p = cursor.next;
   }
   return out;
+}
+
+/** Records where the TLV just decoded ends and passes its value through. */
+function done<T>(next: number, v: T): T {
+  cursor.next = next;
+  return v;
 }
 
 function header8(w: Writer, type: number): void {
@@ -204,8 +216,8 @@ function instExact(len: number, n: number, off: number, what: string): void {
   if (len !== n) fail('OF_BAD_INSTRUCTION_LEN', off, `${what} instruction has length ${len}, expected ${n}`, ERR.BAD_INSTRUCTION_BAD_LEN);
 }
 
-/** Decodes one instruction at off within [off, end). */
-export function decodeInstruction(b: Buffer, off: number, end: number): [Instruction, number] {
+/** Decodes one instruction at off within [off, end); the offset after it is left in cursor.next. */
+export function readInstruction(b: Buffer, off: number, end: number): Instruction {
   need(end, off, 8, 'instruction header', 'OF_BAD_INSTRUCTION_LEN', ERR.BAD_INSTRUCTION_BAD_LEN);
   const type = u16(b, off);
   const len = u16(b, off + 2);
@@ -213,27 +225,32 @@ export function decodeInstruction(b: Buffer, off: number, end: number): [Instruc
   const next = off + len;
   if (next > end) fail('OF_BAD_INSTRUCTION_LEN', off, `instruction length ${len} overruns its list`, ERR.BAD_INSTRUCTION_BAD_LEN);
   switch (type) {
-    case 1: instExact(len, 8, off, 'GOTO_TABLE'); return [{ type: 'GOTO_TABLE', tableId: b[off + 4]! }, next];
+    case 1: instExact(len, 8, off, 'GOTO_TABLE'); return done(next, { type: 'GOTO_TABLE', tableId: b[off + 4]! });
     case 2:
       instExact(len, 24, off, 'WRITE_METADATA');
-      return [{ type: 'WRITE_METADATA', metadata: u64(b, off + 8), metadataMask: u64(b, off + 16) }, next];
-    case 3: return [{ type: 'WRITE_ACTIONS', actions: decodeActions(b, off + 8, next) }, next];
-    case 4: return [{ type: 'APPLY_ACTIONS', actions: decodeActions(b, off + 8, next) }, next];
-    case 5: instExact(len, 8, off, 'CLEAR_ACTIONS'); return [{ type: 'CLEAR_ACTIONS' }, next];
-    case 6: instExact(len, 8, off, 'METER'); return [{ type: 'METER', meterId: u32(b, off + 4) }, next];
-    case 0xffff: return [{ type: 'EXPERIMENTER', experimenter: u32(b, off + 4), data: copyBytes(b, off + 8, next) }, next];
+      return done(next, { type: 'WRITE_METADATA', metadata: u64(b, off + 8), metadataMask: u64(b, off + 16) });
+    case 3: return done(next, { type: 'WRITE_ACTIONS', actions: decodeActions(b, off + 8, next) });
+    case 4: return done(next, { type: 'APPLY_ACTIONS', actions: decodeActions(b, off + 8, next) });
+    case 5: instExact(len, 8, off, 'CLEAR_ACTIONS'); return done(next, { type: 'CLEAR_ACTIONS' });
+    case 6: instExact(len, 8, off, 'METER'); return done(next, { type: 'METER', meterId: u32(b, off + 4) });
+    case 0xffff: return done(next, { type: 'EXPERIMENTER', experimenter: u32(b, off + 4), data: copyBytes(b, off + 8, next) });
     default:
       return fail('OF_BAD_INSTRUCTION_TYPE', off, `unknown instruction type ${type}`, ERR.BAD_INSTRUCTION_UNKNOWN_INST);
   }
+}
+
+/** decodeInstruction for callers that want the end offset back: [instruction, offset after it]. */
+export function decodeInstruction(b: Buffer, off: number, end: number): [Instruction, number] {
+  const i = readInstruction(b, off, end);
+  return [i, cursor.next];
 }
 
 export function decodeInstructions(b: Buffer, off: number, end: number): Instruction[] {
   const out: Instruction[] = [];
   let p = off;
   while (p < end) {
-    const [ins, next] = decodeInstruction(b, p, end);
-    out.push(ins);
-    p = next;
+    out.push(readInstruction(b, p, end));
+    p = cursor.next;
   }
   return out;
 }

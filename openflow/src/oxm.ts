@@ -80,10 +80,16 @@ function readValue(b: Buffer, o: number, kind: OxmKind): OxmKnown['value'] {
 }
 
 /**
+ * The offset after the last TLV a read* function decoded. The hot decoders return the value and
+ * leave the end offset here instead of allocating a [value, offset] pair for every TLV.
+ */
+export const cursor = { next: 0 };
+
+/**
  * Decodes one OXM TLV at off, bounded by end (its container). Returns the TLV and the offset after it.
  * Spec 7.2.3.2: oxm_length counts the payload after the 4-byte header; value and mask have equal size.
  */
-export function decodeOxm(b: Buffer, off: number, end: number): [Oxm, number] {
+export function readOxm(b: Buffer, off: number, end: number): Oxm {
   need(end, off, 4, 'OXM header', 'OF_BAD_OXM_LEN', ERR.BAD_MATCH_BAD_LEN);
   const oxmClass = u16(b, off);
   const fh = b[off + 2]!;
@@ -93,18 +99,19 @@ export function decodeOxm(b: Buffer, off: number, end: number): [Oxm, number] {
   const p = off + 4;
   const next = p + len;
   if (next > end) fail('OF_BAD_OXM_LEN', off, `OXM length ${len} overruns its match`, ERR.BAD_MATCH_BAD_LEN);
+  cursor.next = next;
   if (oxmClass === OFPXMC_EXPERIMENTER) {
     if (len < 4) fail('OF_BAD_OXM_LEN', off, `experimenter OXM length ${len} < 4`, ERR.BAD_MATCH_BAD_LEN);
     const experimenter = u32(b, p);
     // pbb_uca is one bit: any other value stays raw, so it still re-encodes byte for byte.
     if (experimenter === ONF_VENDOR_ID && oxmField === 0 && !hasMask && len === 7 && u16(b, p + 4) === ONF_ET_PBB_UCA && b[p + 6]! <= 1) {
-      return [{ field: 'pbb_uca', value: b[p + 6]! }, next];
+      return { field: 'pbb_uca', value: b[p + 6]! };
     }
-    return [{ field: 'raw', oxmClass, oxmField, hasMask, experimenter, payload: copyBytes(b, p + 4, next) }, next];
+    return { field: 'raw', oxmClass, oxmField, hasMask, experimenter, payload: copyBytes(b, p + 4, next) };
   }
   const def = BY_KEY.get((oxmClass << 7) | oxmField);
   if (def === undefined) {
-    return [{ field: 'raw', oxmClass, oxmField, hasMask, payload: copyBytes(b, p, next) }, next];
+    return { field: 'raw', oxmClass, oxmField, hasMask, payload: copyBytes(b, p, next) };
   }
   if (len !== (hasMask ? def.len * 2 : def.len)) {
     fail('OF_BAD_OXM_LEN', off, `OXM ${def.name} has length ${len}, expected ${hasMask ? def.len * 2 : def.len}`, ERR.BAD_MATCH_BAD_LEN);
@@ -114,7 +121,13 @@ export function decodeOxm(b: Buffer, off: number, end: number): [Oxm, number] {
     // A port mask is a bit mask, not a port: read it as a number (0xffffffff is not "ANY").
     ? ({ field: def.name, value, mask: readValue(b, p + def.len, def.kind === 'port' ? 'u32' : def.kind) } as OxmKnown)
     : ({ field: def.name, value } as OxmKnown);
-  return [oxm, next];
+  return oxm;
+}
+
+/** decodeOxm for callers that want the end offset back: [TLV, offset after it]. */
+export function decodeOxm(b: Buffer, off: number, end: number): [Oxm, number] {
+  const o = readOxm(b, off, end);
+  return [o, cursor.next];
 }
 
 function writeValue(w: Writer, code: number, v: unknown, name: string): void {
@@ -181,9 +194,8 @@ export function decodeMatch(b: Buffer, off: number, end: number): [Match, number
   const mend = off + length;
   let p = off + 4;
   while (p < mend) {
-    const [oxm, next] = decodeOxm(b, p, mend);
-    match.push(oxm);
-    p = next;
+    match.push(readOxm(b, p, mend));
+    p = cursor.next;
   }
   return [match, off + padded];
 }
