@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { decode, encode, encodeInto, MultipartAssembler, splitMultipartReply, Writer } from '../dist/index.js';
-import type { MultipartReplyMessage, OFMessage } from '../dist/index.js';
+import type * as Codec from '../src/index.js';
+import type { MultipartReplyMessage, OFMessage } from '../src/index.js';
 import { arpResponder, flowStatsReply, packetIn } from '../test/samples.js';
 
 const { values } = parseArgs({
@@ -32,6 +32,14 @@ if (!values['no-pin'] && !process.env.OF_BENCH_PINNED && existsSync('/usr/bin/ta
   });
   process.exit(r.status ?? 1);
 }
+
+// The compiled package, loaded by URL so that type-checking does not need dist/ to exist.
+const distUrl = new URL('../dist/index.js', import.meta.url);
+if (!existsSync(distUrl)) {
+  console.error(`bench: ${fileURLToPath(distUrl)} is missing; run: npm run build -w node-openflow`);
+  process.exit(2);
+}
+const { decode, encode, encodeInto, MultipartAssembler, splitMultipartReply, Writer } = (await import(distUrl.href)) as typeof Codec;
 
 const RUNS = Number(values.runs);
 const RUN_MS = Number(values.ms);
