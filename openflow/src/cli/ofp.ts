@@ -22,6 +22,7 @@ commands:
       --pcap          input is a pcap capture (tcpdump -w); each TCP direction is reassembled
       --port N        with --pcap: OpenFlow TCP port (repeatable, or 'any'); default 6653 and 6633
       --pretty        indent the JSON (one message per block instead of per line)
+      --json          accepted for symmetry with other read commands: output is always JSON
   encode [FILE|-]   JSON lines (as decode prints them) -> binary messages
       -o, --output F  write to F instead of standard output
       --hex           write one hex line per message instead of binary
@@ -110,7 +111,7 @@ class Session {
   }
 }
 
-/** Hex text -> bytes, line by line; the position of a bad character is reported as line:column. */
+/** Hex text -> bytes, line by line; a bad character is reported by line and column. */
 function hexLine(line: string, lineNo: number, carry: { nibble: string }): Buffer {
   // Comments end the line; a 0x prefix on a group and , or : separators are tolerated.
   const text = line.replace(/(#|\/\/).*$/, '').replace(/(^|[\s,:])0[xX]/g, '$1  ');
