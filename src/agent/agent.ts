@@ -26,11 +26,11 @@ import { Mesh, loadMeshTls } from '../mesh/mesh.js';
 import { loadOrCreateAdminToken } from '../api/auth.js';
 import { startApi } from '../api/server.js';
 import type { RunningApi } from '../api/server.js';
-import type { Alarm, FlowView, FlowsPort, MeshPort, NetworkCounters, PeerInfo, RegistryStats, StatusPort, SwitchStatus, TracePort } from '../api/ports.js';
+import { registryPort, storeTokens } from '../api/registry-adapter.js';
+import type { Alarm, FlowView, FlowsPort, MeshPort, NetworkCounters, PeerInfo, RegistryPort, RegistryStats, StatusPort, SwitchStatus, TracePort } from '../api/ports.js';
 import { DesiredState } from './desired.js';
 import type { DesiredDelta, NetworkInput } from './desired.js';
 import { flowView } from './flowview.js';
-import { RegistryAdapter, TokenKv } from './ports.js';
 
 /** Wall-clock ISO time of a performance.now() reading (the switch layer's clock). */
 function isoOfMono(t: number): string {
@@ -79,7 +79,7 @@ export class Agent {
   readonly adminToken: string;
 
   private desired: DesiredState;
-  private readonly registryPort: RegistryAdapter;
+  private readonly registryPort: RegistryPort;
   private readonly preparer: OvsPreparer;
   private prepared: OvsPrepared;
   private readonly dirtyNetworks = new Set<string>();
@@ -122,7 +122,7 @@ export class Agent {
     });
     this.reconciler = new Reconciler(this.session, { logger: log.child({ mod: 'reconcile' }) });
     this.desired = new DesiredState(this.hostContext());
-    this.registryPort = new RegistryAdapter(registry);
+    this.registryPort = registryPort(registry);
   }
 
   /**
@@ -211,7 +211,7 @@ export class Agent {
       this.api = await startApi({
         listen: opts.apiListen ?? this.config.api.listen,
         registry: this.registryPort,
-        tokens: new TokenKv(this.store.kv('tokens')),
+        tokens: storeTokens(this.store),
         adminToken: this.adminToken,
         status: this.statusPort(),
         flows: this.flowsPort(),
@@ -431,8 +431,8 @@ export class Agent {
       pipeline: { batches: this.batches, lastBatchNetworks: this.lastBatchNetworks, problems: this.desired.problems().length },
       internalErrors: this.internalErrors,
       peers: this.peerInfo(),
-      registry: this.registryPort.stats(),
-      alarms: this.registryPort.alarms(),
+      registry: await this.registryPort.stats(),
+      alarms: await this.registryPort.alarms(),
     };
   }
 

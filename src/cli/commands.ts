@@ -8,6 +8,7 @@ import { tenantCommand } from './tenant.js';
 import { networkCommand } from './network.js';
 import { endpointCommand } from './endpoint.js';
 import { statusCommand } from './status.js';
+import { alarmCommand } from './alarm.js';
 import { flowsCommand } from './flows.js';
 import { traceCommand } from './trace.js';
 import { demoCommand } from '../demo/cli.js';
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   networkCommand,
   endpointCommand,
   statusCommand,
+  alarmCommand,
   flowsCommand,
   traceCommand,
   demoCommand,

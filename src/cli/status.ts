@@ -35,7 +35,11 @@ export function formatStatus(s: StatusBody): string {
     out.push('', table(['NETWORK', 'VNI', 'BUM DROPPED', 'ARP REPLIES'], sw.networks.map((n) => [n.network, String(n.vni), String(n.bumDropPackets), String(n.arpReplies)])));
   }
   out.push('', s.alarms.length ? `alarms (${s.alarms.length}):` : 'alarms     none');
-  for (const a of s.alarms) out.push(`  ${a.kind} ${a.subject}: ${a.message} (since ${a.since})`);
+  for (const a of s.alarms) {
+    out.push(`  ${a.kind} ${a.subject}: ${a.message} (since ${a.since})`);
+    if (a.id) out.push(`    id ${a.id}`);
+  }
+  if (s.alarms.some((a) => a.id?.startsWith('duplicate-mac:'))) out.push('clear a duplicate-MAC alarm once the duplicate is gone: bumless alarm clear ID');
   return out.join('\n');
 }
 

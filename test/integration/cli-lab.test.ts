@@ -1,6 +1,7 @@
 // The `bumless` client commands against real agents in a two-host lab (real Open vSwitch, real mesh):
 // tenant, token import, network, endpoint, status, flows (--ovs compared line by line with ovs-ofctl
-// dump-flows, --diff), trace (ofproto/trace), tenant isolation, and /metrics counting dropped broadcasts.
+// dump-flows, --diff), trace (ofproto/trace), tenant isolation, /metrics counting dropped broadcasts, and
+// a duplicate-MAC alarm shown with its id and cleared with `bumless alarm clear`.
 // The CLI runs inside each host's namespace (the API listens on the host's underlay address), from the
 // built bin/bumless.js as a user would run it.
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Lab } from '../../src/lab/index.js';
 import { ping } from '../support/lab-checks.js';
-import { until } from '../support/agent-lab.js';
+import { api, until } from '../support/agent-lab.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'bumless.js');
 const HOSTS = ['h1', 'h2'] as const;
@@ -30,6 +31,9 @@ void describe('bumless CLI against running agents', () => {
     lab = await Lab.up({ lab: name, hosts: 2 });
     await lab.addContainer({ host: 'h1', name: 'c1', ip: '10.10.10.1/24', mac: 'aa:aa:aa:aa:aa:01' });
     await lab.addContainer({ host: 'h2', name: 'c2', ip: '10.10.10.2/24', mac: 'aa:aa:aa:aa:aa:02' });
+    // One more port per host for an endpoint that moves back and forth (the duplicate-MAC alarm test).
+    await lab.addContainer({ host: 'h1', name: 'c3', ip: '10.10.10.3/24', mac: 'aa:aa:aa:aa:aa:03' });
+    await lab.addContainer({ host: 'h2', name: 'c4', ip: '10.10.10.4/24', mac: 'aa:aa:aa:aa:aa:04' });
     await lab.startAgents();
     const status = await lab.status();
     for (const h of HOSTS) {
@@ -122,5 +126,45 @@ void describe('bumless CLI against running agents', () => {
       return n >= before + 3 ? n : undefined;
     }, 10000, 200);
     assert.ok(afterDrops >= before + 3);
+  });
+
+  void it('a MAC moving back and forth raises a duplicate-MAC alarm; bumless alarm clear clears it on a real agent', async () => {
+    const mac = 'aa:aa:aa:aa:aa:0f';
+    const where = async (host: string) => {
+      const r = await api(lab, host, admin[host]!, 'GET', `/v1/endpoints/acme/web/${mac}`);
+      return r.status === 200 ? (r.body as { hostId: string }).hostId : undefined;
+    };
+    // Default detection: more than 5 moves within 180 s freeze the MAC. Each registration waits until the
+    // other agent has seen it, so every agent counts every move.
+    let refused: { host: string; status: number } | undefined;
+    for (let i = 0; i < 10 && !refused; i++) {
+      const [host, other, port] = i % 2 === 0 ? ['h1', 'h2', 'c-c3'] : ['h2', 'h1', 'c-c4'];
+      const r = await api(lab, host, tenantToken, 'POST', '/v1/endpoints', { network: 'acme/web', mac, ips: ['10.10.10.15'], port });
+      if (r.status >= 400) refused = { host, status: r.status };
+      else await until(`${other} to see ${mac} on ${host}`, async () => ((await where(other)) === host ? true : undefined));
+    }
+    assert.ok(refused, 'a MAC moved ten times in a row is frozen');
+    const id = `duplicate-mac:acme/web/${mac}`;
+    for (const h of HOSTS) {
+      await until(`the alarm on ${h}`, async () => ((await cli(h, ['alarm', 'list', '--json'])).out.includes(id) ? true : undefined));
+      const s = await cli(h, ['status']);
+      assert.equal(s.code, 0, s.err);
+      assert.match(s.out, new RegExp(`^    id ${id}$`, 'm'), s.out);
+    }
+    const again = await api(lab, refused.host, tenantToken, 'POST', '/v1/endpoints', { network: 'acme/web', mac, ips: ['10.10.10.15'], port: refused.host === 'h1' ? 'c-c3' : 'c-c4' });
+    assert.ok(again.status >= 400, 'still frozen before the alarm is cleared');
+    for (const h of HOSTS) {
+      const c = await cli(h, ['alarm', 'clear', id]);
+      assert.equal(c.code, 0, c.err);
+      assert.equal(c.out, `alarm ${id} cleared`);
+      assert.equal((await cli(h, ['alarm', 'list'])).out, 'no alarms');
+      assert.match((await cli(h, ['status'])).out, /^alarms\s+none$/m);
+    }
+    const unknown = await cli('h1', ['alarm', 'clear', id]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /does not exist/);
+    // Cleared: the MAC may move again.
+    const moved = await api(lab, refused.host, tenantToken, 'POST', '/v1/endpoints', { network: 'acme/web', mac, ips: ['10.10.10.15'], port: refused.host === 'h1' ? 'c-c3' : 'c-c4' });
+    assert.ok(moved.status === 200 || moved.status === 201, JSON.stringify(moved.body));
   });
 });

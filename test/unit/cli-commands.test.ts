@@ -217,6 +217,31 @@ void describe('bumless client commands', () => {
     ctx.registry.alarmList = [];
   });
 
+  void it('alarm list shows ids; alarm clear clears by id (404 for an unknown id, usage error without one)', async () => {
+    const id = 'duplicate-mac:acme/web/aa:aa:aa:aa:00:01';
+    ctx.registry.alarmList = [{ id, kind: 'duplicate-mac', subject: 'acme/web/aa:aa:aa:aa:00:01', message: 'moved 6 times in 180 s', since: '2026-01-01T00:00:00.000Z' }];
+    const s = await run(['status', ...admin]);
+    assert.match(s.out, new RegExp(`^    id ${id}$`, 'm'));
+    assert.match(s.out, /bumless alarm clear ID$/m);
+    const l = await run(['alarm', 'list', ...admin]);
+    assert.equal(l.code, 0, l.err);
+    assert.match(l.out, /^ID\s+SINCE\s+MESSAGE$/m);
+    assert.match(l.out, new RegExp(`^${id}\\s+2026-01-01T00:00:00\\.000Z\\s+moved 6 times in 180 s$`, 'm'));
+    assert.equal((JSON.parse((await run(['alarm', 'list', '--json', ...admin])).out) as Array<{ id: string }>)[0]!.id, id);
+    const c = await run(['alarm', 'clear', id, ...admin]);
+    assert.equal(c.code, 0, c.err);
+    assert.equal(c.out, `alarm ${id} cleared`);
+    assert.deepEqual(ctx.registry.alarmList, []);
+    assert.equal((await run(['alarm', 'list', ...admin])).out, 'no alarms');
+    const again = await run(['alarm', 'clear', id, ...admin]);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /does not exist/);
+    const none = await run(['alarm', 'clear', ...admin]);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /bumless alarm list shows the ids/);
+    assert.equal((await run(['alarm', 'clear', id, ...as])).code, 1, 'a tenant token cannot clear alarms');
+  });
+
   void it('flows: table, --ovs in dump-flows syntax, --diff with exit code 1 on a difference', async () => {
     const f = (table: number, priority: number, match: string, actions: string, extra: Partial<FlowView> = {}): FlowView => ({ table, priority, match, actions, cookie: '0x1', ...extra });
     ctx.sw.desired = [f(0, 100, 'in_port=1,dl_src=aa:aa:aa:aa:00:01', 'goto_table:10'), f(10, 0, '', 'drop')];

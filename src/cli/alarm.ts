@@ -1,0 +1,52 @@
+// bumless alarm list|clear: the registry's alarms (duplicate MAC, VNI conflict) and clearing one by id.
+// The alarms come from GET /v1/status (the same list `bumless status` shows); clearing is POST /v1/alarms/clear.
+import type { z } from 'zod';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { parseCommand, printJson, table } from './client.js';
+import type { Status } from '../api/schemas.js';
+
+const HELP = `usage: bumless alarm <action> [options]
+
+  list       list the agent's alarms with their ids (admin token)
+  clear ID   clear an alarm: a duplicate-MAC alarm unfreezes the MAC (clear it once the duplicate is
+             gone, on every agent that shows it); a VNI-conflict alarm clears itself when the newer
+             network is deleted
+
+examples:
+  bumless alarm list
+  bumless alarm clear duplicate-mac:acme/web/aa:aa:aa:aa:aa:01`;
+
+type StatusBody = z.infer<typeof Status>;
+
+export const alarmCommand: Command = {
+  name: 'alarm',
+  summary: 'list the registry\'s alarms and clear one by id',
+  async run(argv) {
+    const p = parseCommand(argv, {}, HELP);
+    if (!p) return 0;
+    const { positionals, json } = p;
+    const action = positionals[0];
+    if (action === undefined) throw new UsageError(`missing action\n\n${HELP}`);
+    switch (action) {
+      case 'list': {
+        const res = await p.client().request<StatusBody>('GET', '/v1/status');
+        const alarms = res.body.alarms;
+        if (json) printJson(alarms);
+        else console.log(alarms.length ? table(['ID', 'SINCE', 'MESSAGE'], alarms.map((a) => [a.id ?? `(${a.kind} ${a.subject}, no id)`, a.since, a.message])) : 'no alarms');
+        return 0;
+      }
+      case 'clear': {
+        const id = positionals[1];
+        if (!id) throw new UsageError('give the alarm id, e.g. bumless alarm clear duplicate-mac:acme/web/aa:aa:aa:aa:aa:01 (bumless alarm list shows the ids)');
+        if (positionals.length > 2) throw new UsageError(`clear takes one alarm id, got ${positionals.length - 1}`);
+        await p.client().request('POST', '/v1/alarms/clear', { id });
+        if (json) printJson({ cleared: id });
+        else console.log(`alarm ${id} cleared`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown action "${action}"; use list or clear`);
+    }
+  },
+};
