@@ -9,6 +9,7 @@ import { ArgsError, USAGE, parseArgs } from './lib/args.js';
 import type { Bench, BenchContext } from './lib/context.js';
 import { markdownSummary, ResultFileSchema, textTable, figureCells, type BenchResult, type Figure, type ResultFile } from './lib/report.js';
 import { ovsVersion } from './lib/sys.js';
+import { ovnDown } from './lib/ovn.js';
 import { b1 } from './b1-flows.js';
 import { b2 } from './b2-convergence.js';
 import { b3 } from './b3-sync.js';
@@ -101,6 +102,11 @@ async function main(): Promise<number> {
       log(`${id} ${status} in ${((Date.now() - b0) / 1000).toFixed(0)} s`);
     }
   } finally {
+    try {
+      await ovnDown();
+    } catch (err) {
+      log(`OVN lab teardown failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (lab && !args.keepLab) {
       log(`removing lab "${LAB}"`);
       try {
