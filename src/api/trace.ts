@@ -44,7 +44,9 @@ export function microflow(f: TraceFrame): string {
   parts.push(proto, `dl_src=${src.mac}`, `dl_dst=${f.dstMac}`);
   parts.push(v6 ? `ipv6_src=${srcIp}` : `nw_src=${srcIp}`, v6 ? `ipv6_dst=${dstIp}` : `nw_dst=${dstIp}`);
   if (f.protocol === 'icmp') parts.push(v6 ? 'icmpv6_type=128' : 'icmp_type=8', 'icmp_code=0');
-  else parts.push(`tp_dst=${f.dstPort ?? (f.protocol === 'udp' ? 53 : 80)}`);
+  // Not tp_dst: Open vSwitch parses that name as the TCP field, so with udp it refuses the flow
+  // ("prerequisites not met for setting tp_dst"). udp_dst and tcp_dst name the field of the protocol.
+  else parts.push(`${f.protocol}_dst=${f.dstPort ?? (f.protocol === 'udp' ? 53 : 80)}`);
   return parts.join(',');
 }
 

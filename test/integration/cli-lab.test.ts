@@ -109,6 +109,14 @@ void describe('bumless CLI against running agents', () => {
     assert.match((JSON.parse(uni.out) as { fate: string }).fate, /^sent through the tunnel to \d+\.\d+\.\d+\.\d+/);
     const unknown = await cli('h1', ['trace', 'acme/web', '--src', '10.10.10.1', '--dst', '10.10.10.9', '--dst-mac', 'aa:aa:aa:aa:aa:09']);
     assert.match(unknown.out, /^fate: dropped in table \d+/m);
+    // UDP and TCP with a destination port: a microflow Open vSwitch accepts (udp_dst/tcp_dst, not tp_dst).
+    for (const proto of ['udp', 'tcp']) {
+      const t = await cli('h1', ['trace', 'acme/web', '--src', '10.10.10.1', '--dst', '10.10.10.2', '--proto', proto, '--dst-port', '4789', '--json']);
+      assert.equal(t.code, 0, t.err);
+      const body = JSON.parse(t.out) as { flow: string; fate: string };
+      assert.match(body.flow, new RegExp(`^in_port=c-c1,${proto},.*,${proto}_dst=4789$`));
+      assert.match(body.fate, /^sent through the tunnel to \d+\.\d+\.\d+\.\d+/);
+    }
   });
 
   void it('/metrics counts broadcast frames the switch drops', async () => {

@@ -49,8 +49,21 @@ void test('microflow: ARP request, ICMP, UDP, IPv6, broadcast', () => {
   );
   assert.equal(
     microflow(resolveTrace({ source: '10.0.0.1', destination: 'aa:aa:aa:aa:aa:02', protocol: 'udp', dstPort: 4789 }, eps, 'h1')),
-    'in_port=p1,udp,dl_src=aa:aa:aa:aa:aa:01,dl_dst=aa:aa:aa:aa:aa:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_dst=4789',
+    'in_port=p1,udp,dl_src=aa:aa:aa:aa:aa:01,dl_dst=aa:aa:aa:aa:aa:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,udp_dst=4789',
   );
+  // The port field is named after the protocol: Open vSwitch's ofproto/trace reads tp_dst as the TCP field and
+  // refuses it after udp ("prerequisites not met for setting tp_dst").
+  assert.equal(
+    microflow(resolveTrace({ source: '10.0.0.1', destination: '10.0.0.2', protocol: 'tcp' }, eps, 'h1')),
+    'in_port=p1,tcp,dl_src=aa:aa:aa:aa:aa:01,dl_dst=aa:aa:aa:aa:aa:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,tcp_dst=80',
+  );
+  assert.equal(
+    microflow(resolveTrace({ source: 'fd00::3', destination: 'fd00::4', protocol: 'udp' }, eps, 'h1')),
+    'in_port=p3,udp6,dl_src=aa:aa:aa:aa:aa:03,dl_dst=aa:aa:aa:aa:aa:04,ipv6_src=fd00::3,ipv6_dst=fd00::4,udp_dst=53',
+  );
+  for (const protocol of ['udp', 'tcp'] as const) {
+    assert.doesNotMatch(microflow(resolveTrace({ source: '10.0.0.1', destination: '10.0.0.2', protocol, dstPort: 7 }, eps, 'h1')), /tp_dst/);
+  }
   assert.equal(
     microflow(resolveTrace({ source: 'fd00::3', destination: 'fd00::4', protocol: 'icmp' }, eps, 'h1')),
     'in_port=p3,icmp6,dl_src=aa:aa:aa:aa:aa:03,dl_dst=aa:aa:aa:aa:aa:04,ipv6_src=fd00::3,ipv6_dst=fd00::4,icmpv6_type=128,icmp_code=0',
