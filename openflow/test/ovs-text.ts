@@ -109,6 +109,7 @@ export function ovsAction(a: Action): string {
     }
     case 'SET_FIELD': {
       const f = a.field;
+      if (!('value' in f)) throw new Error('raw set_field in an oracle sample');
       const name = SET_FIELD_NAMES[f.field] ?? f.field;
       const v = typeof f.value === 'bigint' || /^reg\d$/.test(f.field) ? hex(f.value as number | bigint) : String(f.value);
       return `set_field:${v}->${name}`;
