@@ -156,13 +156,14 @@ void describe('regressions found by fuzzing', () => {
 });
 
 void describe('fuzz slice', () => {
-  void it('runs 5 seconds of generated and mutated inputs without a crash or a hang', { timeout: 120_000 }, async () => {
+  void it('runs 5 seconds of generated and mutated inputs without a crash or a hang', { timeout: 120_000 }, async (t) => {
     const seed = (Date.now() ^ process.pid) >>> 0;
     const s = await runFuzz({ seed, inputs: 10_000_000, seconds: 5, hangMs: 3000, crashDir: new URL('../fuzz/crashes/', import.meta.url).pathname });
     const report = s.findings.filter((f) => f.kind !== 'slow').slice(0, 3).map((f) => `${f.kind} ${f.index}: ${f.detail}`).join('\n');
     assert.equal(s.crashes, 0, `seed ${seed}: ${report}`);
     assert.equal(s.hangs, 0, `seed ${seed}: ${report}`);
-    assert.ok(s.inputs > 10_000, `only ${s.inputs} inputs in 5 s`);
+    // How many inputs fit in 5 s depends on the machine (fuzz throughput is a benchmark figure): logged, not asserted.
+    t.diagnostic(`fuzz slice: ${s.inputs} inputs in 5 s (${s.decoded} decoded, ${s.rejected} rejected), seed ${seed}`);
     assert.ok(s.decoded > 0 && s.rejected > 0, 'the mix must hold both valid and invalid inputs');
   });
 });

@@ -142,7 +142,9 @@ for (const encap of ENCAPS) {
           process.stderr.write(`# iperf3 over ${encap}: ${((received?.bits_per_second ?? 0) / 1e6).toFixed(0)} Mbit/s\n`);
         } else await new Promise((r) => setTimeout(r, 200));
       }
-      assert.ok(bytes > 1_000_000, `TCP moved ${bytes} bytes`);
+      // More than a few initial windows proves segments are carried and acknowledged (unfinished checksums
+      // would stall the connection after the handshake); the rate is logged above, not asserted.
+      assert.ok(bytes > 100_000, `TCP moved only ${bytes} bytes`);
     });
 
     void it('up again repairs a lost container namespace and a killed ovs-vswitchd', async (t) => {

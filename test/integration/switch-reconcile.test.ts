@@ -209,9 +209,14 @@ void describe('switch + reconcile against ovs-vswitchd', { timeout: 120000 }, ()
     base.splice(0, base.length, ...want);
   });
 
-  void test('after ovs-vswitchd is killed and restarted, the flows are back within a second of the reconnect', async () => {
+  void test('after ovs-vswitchd is killed and restarted, every flow is back, exactly as before', async () => {
     const runs: { at: number; run: ReconcileRun }[] = [];
     r.on('reconciled', (run) => runs.push({ at: performance.now(), run }));
+    // A reconcile after the restart writes a new generation into the cookies (0xb1e5 + 16-bit generation +
+    // VNI and kind); everything else of each flow must be as before.
+    const withoutGeneration = (lines: string[]) => lines.map((l) => l.replace(/cookie=0xb1e5[0-9a-f]{4}/, 'cookie=0xb1e5....')).sort();
+    const installedBefore = withoutGeneration(host.dumpFlows());
+    assert.equal(installedBefore.length, base.length);
     const lost = new Promise((res) => s.once('disconnected', res));
     await host.killVswitchd();
     await lost;
@@ -224,9 +229,16 @@ void describe('switch + reconcile against ovs-vswitchd', { timeout: 120000 }, ()
     assert.ok(last);
     const ms = last.at - tc;
     console.log(`# ovs-vswitchd restart: reconnect ${(tc - t0).toFixed(0)} ms after start, ${base.length} flows back ${ms.toFixed(0)} ms after the reconnect`);
-    assert.ok(ms < 1000, `flows back ${ms} ms after the reconnect`);
+    // How fast is measured by bench B6 (reported, not asserted: shared machines are noisy); here only that
+    // the restarted switch gets every flow back in one reconcile, each with the same match and actions.
     assert.equal(last.run.adds, base.length);
-    assert.equal(host.dumpFlows().length, base.length);
+    const installedAfter = withoutGeneration(host.dumpFlows());
+    const [beforeSet, afterSet] = [new Set(installedBefore), new Set(installedAfter)];
+    const missing = installedBefore.filter((l) => !afterSet.has(l));
+    const extra = installedAfter.filter((l) => !beforeSet.has(l));
+    assert.deepEqual({ missing: missing.slice(0, 5), extra: extra.slice(0, 5) }, { missing: [], extra: [] });
+    assert.equal(installedAfter.length, installedBefore.length);
+    assert.equal(r.status().inSync, true);
     // preparing again after the restart changes nothing
     assert.deepEqual((await new OvsPreparer(settings()).prepare()).changes, []);
   });
