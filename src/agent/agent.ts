@@ -26,7 +26,7 @@ import { Mesh, loadMeshTls } from '../mesh/mesh.js';
 import { loadOrCreateAdminToken } from '../api/auth.js';
 import { startApi } from '../api/server.js';
 import type { RunningApi } from '../api/server.js';
-import { registryPort, storeTokens } from '../api/registry-adapter.js';
+import { registryPort, registryTokens } from '../api/registry-adapter.js';
 import type { Alarm, FlowView, FlowsPort, MeshPort, NetworkCounters, PeerInfo, RegistryPort, RegistryStats, StatusPort, SwitchStatus, TracePort } from '../api/ports.js';
 import { DesiredState } from './desired.js';
 import type { DesiredDelta, NetworkInput } from './desired.js';
@@ -141,6 +141,8 @@ export class Agent {
         vtep: config.vtepIp,
         log: log.child({ mod: 'registry' }),
         gracefulRestartMs: config.mesh.gracefulRestartMs,
+        tombstoneTtlMs: config.registry.tombstoneTtlMs,
+        duplicate: { moves: config.registry.duplicateMoves, windowMs: config.registry.duplicateWindowMs },
       });
       const s = registry.stats();
       log.info({ tenants: s.tenants, networks: s.networks, endpoints: s.endpoints.active }, 'registry loaded');
@@ -211,7 +213,7 @@ export class Agent {
       this.api = await startApi({
         listen: opts.apiListen ?? this.config.api.listen,
         registry: this.registryPort,
-        tokens: storeTokens(this.store),
+        tokens: registryTokens(this.registry),
         adminToken: this.adminToken,
         status: this.statusPort(),
         flows: this.flowsPort(),

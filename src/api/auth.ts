@@ -3,8 +3,9 @@
 // A token is "bl.<id>.<secret>": <id> is public (16 hex digits) and names the stored record, so checking
 // a token runs scrypt once, not once per stored token; <secret> is 32 random bytes (base64url) that is
 // shown once, at creation, and stored only as scrypt(secret, salt). Verified tokens are remembered by
-// their SHA-256 for a short time so a busy client does not pay scrypt on every request; revoking a token
-// forgets it at once.
+// their SHA-256 for a short time so a busy client does not pay scrypt on every request; every use still
+// looks the token up in the store (a map lookup), so a revocation, also one made on another agent and
+// replicated here, takes effect at once.
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -96,12 +97,19 @@ export class TokenAuthority {
   }
 
   /**
-   * Stores the hash of an existing tenant token (created on another agent), so one token works on every
-   * agent of the cluster. Returns undefined when the token is malformed or its id is already taken.
+   * Stores the hash of an existing tenant token. Since tokens replicate, this is only needed for a token
+   * the cluster does not know (e.g. one kept from an older agent); a token already valid for this tenant
+   * answers `existing: true` and changes nothing, so scripts that install a token on every agent still
+   * work. Returns undefined when the token is malformed or its id belongs to another token or tenant.
    */
-  async importToken(token: string, tenant: string, description?: string): Promise<Omit<TokenRecord, 'salt' | 'hash'> | undefined> {
+  async importToken(token: string, tenant: string, description?: string): Promise<{ info: Omit<TokenRecord, 'salt' | 'hash'>; existing: boolean } | undefined> {
     const m = TOKEN_RE.exec(token);
-    if (!m || m[1] === 'admin' || (await this.#store.get(m[1]!))) return undefined;
+    if (!m || m[1] === 'admin') return undefined;
+    const known = await this.#store.get(m[1]!);
+    if (known) {
+      const same = known.tenant === tenant && (await this.#matches(known, m[2]!));
+      return same ? { info: publicRecord(known), existing: true } : undefined;
+    }
     const salt = randomBytes(16);
     const hash = await scrypt(m[2]!, salt);
     const record: TokenRecord = {
@@ -114,7 +122,13 @@ export class TokenAuthority {
       ...(description ? { description } : {}),
     };
     await this.#store.put(record.id, record);
-    return publicRecord(record);
+    return { info: publicRecord(record), existing: false };
+  }
+
+  async #matches(record: TokenRecord, secret: string): Promise<boolean> {
+    const expected = Buffer.from(record.hash, 'base64');
+    const actual = await scrypt(secret, Buffer.from(record.salt, 'base64'));
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
   }
 
   async list(tenant?: string): Promise<Omit<TokenRecord, 'salt' | 'hash'>[]> {
@@ -145,15 +159,12 @@ export class TokenAuthority {
     const key = digest.toString('hex');
     const now = this.#clock.now();
     const hit = this.#verified.get(key);
-    if (hit && hit.until > now) return hit.principal;
+    if (hit && hit.until > now && (await this.#store.get(hit.principal.tokenId))) return hit.principal;
     if (hit) this.#verified.delete(key);
     const m = TOKEN_RE.exec(token);
     if (!m || m[1] === 'admin') return undefined;
     const record = await this.#store.get(m[1]!);
-    if (!record) return undefined;
-    const expected = Buffer.from(record.hash, 'base64');
-    const actual = await scrypt(m[2]!, Buffer.from(record.salt, 'base64'));
-    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return undefined;
+    if (!record || !(await this.#matches(record, m[2]!))) return undefined;
     // A revoke that ran while scrypt was computing must win.
     if (!(await this.#store.get(record.id))) return undefined;
     const principal: Principal = record.role === 'admin' ? { role: 'admin', tokenId: record.id } : { role: 'tenant', tenant: record.tenant!, tokenId: record.id };

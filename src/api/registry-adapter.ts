@@ -1,5 +1,7 @@
-// Adapters from the registry (src/registry) to the API's ports: the Registry as a RegistryPort and the
-// store's durable keyspace as the TokenStore.
+// Adapters from the registry (src/registry) to the API's ports: the Registry as a RegistryPort and as
+// the TokenStore (tenant tokens are replicated records, so a token made on one agent works on all).
+import { NotFoundError } from '../registry/errors.js';
+import type { TenantToken } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
 import type { KvSpace, Store } from '../registry/store.js';
 import type { RegistryPort, TokenRecord, TokenStore } from './ports.js';
@@ -35,7 +37,59 @@ export function kvTokenStore(kv: KvSpace<TokenRecord>): TokenStore {
   };
 }
 
-/** The API's tokens in the registry's database (keyspace "tokens"), durable like registrations. */
-export function storeTokens(store: Store): TokenStore {
-  return kvTokenStore(store.kv<TokenRecord>('tokens'));
+/**
+ * A generic keyspace of the registry's database as a TokenStore: tokens kept by this agent only.
+ * The agent uses registryTokens(); this is for tools and tests that need per-store tokens.
+ */
+export function storeTokens(store: Store, name = 'agent-tokens'): TokenStore {
+  return kvTokenStore(store.kv<TokenRecord>(name));
+}
+
+function tokenOf(t: TenantToken): TokenRecord {
+  return {
+    id: t.id,
+    role: 'tenant',
+    tenant: t.tenant,
+    salt: t.salt,
+    hash: t.hash,
+    createdAt: t.createdAt,
+    ...(t.description !== undefined ? { description: t.description } : {}),
+  };
+}
+
+/**
+ * Tenant tokens as replicated registry records (only the salted scrypt hash travels). Writes resolve
+ * once durable locally; other agents accept the token as soon as the mesh has carried it. Only tenant
+ * tokens replicate: the admin token is each agent's file.
+ */
+export function registryTokens(r: Registry): TokenStore {
+  return {
+    get: (id) => {
+      const t = r.token(id);
+      return t && tokenOf(t);
+    },
+    put: async (id, record) => {
+      if (record.role !== 'tenant' || record.tenant === undefined || record.id !== id) {
+        throw new Error(`only tenant tokens are stored in the registry (got role ${record.role} for id ${id})`);
+      }
+      await r.createToken({
+        id,
+        tenant: record.tenant,
+        salt: record.salt,
+        hash: record.hash,
+        createdAt: record.createdAt,
+        ...(record.description !== undefined ? { description: record.description } : {}),
+      });
+    },
+    delete: async (id) => {
+      try {
+        await r.revokeToken(id);
+        return true;
+      } catch (err) {
+        if (err instanceof NotFoundError) return false;
+        throw err;
+      }
+    },
+    list: () => r.tokens().map(tokenOf),
+  };
 }

@@ -251,16 +251,21 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
       },
     }),
     route({
-      method: 'POST', path: '/v1/tenants/:tenant/tokens', operationId: 'createToken', summary: 'Create another token for a tenant (shown once), or (admin) install a token made by another agent', tag: 'tokens', access: 'any',
+      method: 'POST', path: '/v1/tenants/:tenant/tokens', operationId: 'createToken', summary: 'Create another token for a tenant (shown once; valid on every agent once replicated), or (admin) install an existing token', tag: 'tokens', access: 'any',
       params: S.TenantParams, body: S.TokenCreate, bodyRequired: false,
-      responses: { 201: json('created; the token is shown only here', S.TokenCreated), ...bad, ...common, ...forbidden, ...nf, 409: json('that token id exists here', S.ErrorBody) },
+      responses: {
+        200: json('(install) the token is already valid on every agent: nothing changed', S.TokenCreated),
+        201: json('created; the token is shown only here', S.TokenCreated),
+        ...bad, ...common, ...forbidden, ...nf,
+        409: json('(install) that token id belongs to another token or tenant, or was revoked', S.ErrorBody),
+      },
       handler: async ({ principal, params, body }) => {
         await visibleTenant(principal, params.tenant);
         if (body?.token) {
           requireAdmin(principal, 'installing an existing token');
-          const info = await d.auth.importToken(body.token, params.tenant, body.description);
-          if (!info) throw new ApiError(409, 'conflict', `a token with id ${body.token.split('.')[1]} already exists on this agent; revoke it first to replace it`);
-          return { status: 201, body: { info } };
+          const done = await d.auth.importToken(body.token, params.tenant, body.description);
+          if (!done) throw new ApiError(409, 'conflict', `token id ${body.token.split('.')[1]} is already used by another token or tenant; create a new token instead`);
+          return { status: done.existing ? 200 : 201, body: { info: done.info } };
         }
         const { token, record } = await d.auth.create('tenant', params.tenant, body?.description);
         return { status: 201, body: { token, info: record } };

@@ -25,7 +25,7 @@ export const TokenCreate = z
       .string()
       .regex(/^bl\.[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/, 'a tenant token "bl.<16 hex digits>.<43 characters>"')
       .optional()
-      .describe('admin only: install this existing token (made by another agent) instead of creating a new one'),
+      .describe('admin only: install this existing token instead of creating a new one (tokens replicate, so this is for tokens the cluster does not know yet)'),
   })
   .strict();
 
@@ -38,7 +38,7 @@ export const TokenInfo = z.object({
 });
 
 export const TokenCreated = z.object({
-  token: z.string().optional().describe('the new bearer token; shown only in this response (absent for an imported token)'),
+  token: z.string().optional().describe('the new bearer token; shown only in this response (absent for an installed token)'),
   info: TokenInfo,
 });
 

@@ -22,7 +22,7 @@ import { buildRoutes } from './routes.js';
 
 export interface ApiOptions {
   registry: RegistryPort;
-  /** Where tenant tokens (scrypt hashes) are kept: the registry store's kv('tokens'). */
+  /** Where tenant tokens (scrypt hashes) are kept: the replicated registry (registryTokens()). */
   tokens: TokenStore;
   /** The admin token (from api.adminTokenFile, see loadOrCreateAdminToken). */
   adminToken?: string;

@@ -61,6 +61,13 @@ export const AgentConfig = z
         maxPayload: z.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
       })
       .prefault({}),
+    registry: z
+      .object({
+        duplicateMoves: z.number().int().min(1).max(1_000_000).default(5).describe('duplicate detection: more than this many moves of one MAC within duplicateWindowMs freezes it'),
+        duplicateWindowMs: z.number().int().min(1000).max(86_400_000).default(180_000).describe('duplicate detection window'),
+        tombstoneTtlMs: z.number().int().min(60_000).default(86_400_000).describe('how long endpoint deletions are remembered; peers offline longer get a full resync'),
+      })
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .prefault({}),

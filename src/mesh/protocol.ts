@@ -4,8 +4,10 @@
 import { z } from 'zod';
 import { Name, ReplicatedRecord, VersionVector } from '../registry/model.js';
 
-export const PROTOCOL_VERSION = 1;
-export const SUPPORTED_VERSIONS: readonly number[] = [1];
+export const PROTOCOL_VERSION = 2;
+// Version 2 added token records, which a version-1 agent rejects (its record union is closed), so the
+// versions do not mix: an agent speaks only its own.
+export const SUPPORTED_VERSIONS: readonly number[] = [2];
 
 export const OpenMsg = z
   .object({

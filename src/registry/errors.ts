@@ -27,7 +27,7 @@ export class ValidationError extends RegistryError {
 
 export class NotFoundError extends RegistryError {
   constructor(
-    readonly kind: 'tenant' | 'network' | 'endpoint' | 'alarm',
+    readonly kind: 'tenant' | 'network' | 'endpoint' | 'alarm' | 'token',
     readonly id: string,
   ) {
     super('not-found', `${kind} "${id}" does not exist`);

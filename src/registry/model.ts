@@ -74,6 +74,26 @@ export const Endpoint = z.object({
 });
 export type Endpoint = z.infer<typeof Endpoint>;
 
+/**
+ * A tenant's API token as replicated: the public id and the salted scrypt hash of the secret, never
+ * the secret itself. A token is valid only while its tenant lives in the incarnation it was made for
+ * (`tenantCreatedAt`), so a tenant deleted and created again does not revive tokens of the old one.
+ */
+export const TenantToken = z.object({
+  /** Public id: the "<id>" of "bl.<id>.<secret>". */
+  id: z.string().regex(/^[0-9a-f]{16}$/, '16 hex digits'),
+  tenant: Name,
+  /** `createdAt` of the tenant the token was made for. */
+  tenantCreatedAt: z.string().datetime(),
+  /** base64 of the 16-byte salt. */
+  salt: z.string().regex(/^[A-Za-z0-9+/]{22}==$/, 'base64 of 16 bytes'),
+  /** base64 of scrypt(secret, salt), 32 bytes. */
+  hash: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, 'base64 of 32 bytes'),
+  createdAt: z.string().datetime(),
+  description: z.string().max(200).optional(),
+});
+export type TenantToken = z.infer<typeof TenantToken>;
+
 /** The key that identifies an endpoint cluster-wide: one MAC per network. */
 export function endpointKey(e: Pick<Endpoint, 'network' | 'mac'>): string {
   return `${e.network}/${e.mac}`;
@@ -111,8 +131,10 @@ export const NetworkRecord = z.object({
   created: Hlc,
 });
 export const EndpointRecord = z.object({ kind: z.literal('endpoint'), ...RecordMeta, value: Endpoint });
-export const ReplicatedRecord = z.discriminatedUnion('kind', [TenantRecord, NetworkRecord, EndpointRecord]);
+export const TokenRecord = z.object({ kind: z.literal('token'), ...RecordMeta, value: TenantToken });
+export const ReplicatedRecord = z.discriminatedUnion('kind', [TenantRecord, NetworkRecord, EndpointRecord, TokenRecord]);
 export type TenantRecord = z.infer<typeof TenantRecord>;
+export type TokenRecord = z.infer<typeof TokenRecord>;
 export type NetworkRecord = z.infer<typeof NetworkRecord>;
 export type EndpointRecord = z.infer<typeof EndpointRecord>;
 export type ReplicatedRecord = z.infer<typeof ReplicatedRecord>;
@@ -127,6 +149,10 @@ export function endpointRecordKey(e: Pick<Endpoint, 'network' | 'mac' | 'hostId'
   return `e/${e.network}/${e.mac}/${e.hostId}`;
 }
 
+export function tokenRecordKey(id: string): string {
+  return `k/${id}`;
+}
+
 /** The key a record must have for its value (a peer cannot file a value under another key). */
 export function expectedRecordKey(r: ReplicatedRecord): string {
   switch (r.kind) {
@@ -136,5 +162,7 @@ export function expectedRecordKey(r: ReplicatedRecord): string {
       return networkRecordKey(`${r.value.tenant}/${r.value.name}`);
     case 'endpoint':
       return endpointRecordKey(r.value);
+    case 'token':
+      return tokenRecordKey(r.value.id);
   }
 }

@@ -21,6 +21,8 @@ import type {
   ReplicatedRecord,
   Tenant,
   TenantRecord,
+  TenantToken,
+  TokenRecord,
   VersionVector,
 } from './model.js';
 import {
@@ -29,12 +31,14 @@ import {
   IpAddr,
   Mac,
   Name,
+  TenantToken as TenantTokenSchema,
   Vni,
   endpointKey,
   endpointRecordKey,
   expectedRecordKey,
   networkRecordKey,
   tenantRecordKey,
+  tokenRecordKey,
 } from './model.js';
 import type { CommitBatch, Store } from './store.js';
 
@@ -141,6 +145,10 @@ export const EndpointInput = z.object({
   port: z.string().min(1).max(15),
 });
 export type EndpointInput = z.input<typeof EndpointInput>;
+
+/** A new tenant token (its hash): the registry binds it to the tenant's current incarnation. */
+export const TokenInput = TenantTokenSchema.omit({ tenantCreatedAt: true });
+export type TokenInput = z.infer<typeof TokenInput>;
 
 // ---------------------------------------------------------------- helpers
 
@@ -260,6 +268,8 @@ export class Registry {
   private readonly records = new Map<string, ReplicatedRecord>();
   private readonly tenantRecs = new Map<string, TenantRecord>();
   private readonly netRecs = new Map<string, NetworkRecord>();
+  /** Token records (live and revoked) by token id. */
+  private readonly tokenRecs = new Map<string, TokenRecord>();
   private readonly epRecs = new Map<string, Map<string, EndpointRecord>>();
   private readonly epKeysByNet = new Map<string, Set<string>>();
   private readonly epKeysByHost = new Map<string, Set<string>>();
@@ -374,7 +384,14 @@ export class Registry {
     if (!cur) throw new NotFoundError('tenant', name);
     const nets = [...this.netRecs.values()].filter((n) => !n.deleted && n.value.tenant === name);
     if (nets.length) throw new ConflictError(`tenant "${name}" still has ${nets.length} network(s); delete them first`);
-    await this.writeLocal({ kind: 'tenant', key: cur.key, value: cur.value, deleted: true });
+    // Its tokens are revoked in the same transaction, so every agent sees both or neither. A token
+    // made concurrently elsewhere stays live but is inert: it names a tenant incarnation that is gone.
+    const tx = this.begin();
+    this.putRecord(tx, this.stampLocal({ kind: 'tenant', key: cur.key, value: cur.value, deleted: true }));
+    for (const t of this.tokenRecs.values()) {
+      if (!t.deleted && t.value.tenant === name) this.putRecord(tx, this.stampLocal({ kind: 'token', key: t.key, value: t.value, deleted: true }));
+    }
+    await this.finish(tx);
   }
 
   tenants(): Tenant[] {
@@ -383,6 +400,46 @@ export class Registry {
 
   tenant(name: string): Tenant | undefined {
     return this.activeTenants.get(name)?.value;
+  }
+
+  // ---------------------------------------------------------------- tenant tokens
+
+  /**
+   * Stores a tenant token's hash; it replicates to every agent. A ConflictError when the id is
+   * taken, also by a revoked token (a revocation never comes undone).
+   */
+  async createToken(input: TokenInput): Promise<TenantToken> {
+    const t = parseInput(TokenInput, input, 'token');
+    const tenant = this.activeTenants.get(t.tenant);
+    if (!tenant) throw new NotFoundError('tenant', t.tenant);
+    const existing = this.tokenRecs.get(t.id);
+    if (existing) throw new ConflictError(existing.deleted ? `token ${t.id} was revoked; a revoked token cannot be installed again` : `token ${t.id} already exists`);
+    const value: TenantToken = { ...t, tenantCreatedAt: tenant.value.createdAt };
+    await this.writeLocal({ kind: 'token', key: tokenRecordKey(t.id), value });
+    return value;
+  }
+
+  /** Revokes a token on every agent (a tombstone that is never collected). */
+  async revokeToken(id: string): Promise<void> {
+    const cur = this.tokenRecs.get(id);
+    if (!cur || !this.tokenActive(cur)) throw new NotFoundError('token', id);
+    await this.writeLocal({ kind: 'token', key: cur.key, value: cur.value, deleted: true });
+  }
+
+  /** A valid token: not revoked, and its tenant lives in the incarnation the token was made for. */
+  token(id: string): TenantToken | undefined {
+    const r = this.tokenRecs.get(id);
+    return r && this.tokenActive(r) ? r.value : undefined;
+  }
+
+  tokens(tenant?: string): TenantToken[] {
+    const out: TenantToken[] = [];
+    for (const r of this.tokenRecs.values()) if (this.tokenActive(r) && (tenant === undefined || r.value.tenant === tenant)) out.push(r.value);
+    return out;
+  }
+
+  private tokenActive(r: TokenRecord): boolean {
+    return !r.deleted && this.activeTenants.get(r.value.tenant)?.value.createdAt === r.value.tenantCreatedAt;
   }
 
   // ---------------------------------------------------------------- networks
@@ -887,6 +944,7 @@ export class Registry {
     this.records.set(r.key, r);
     if (r.kind === 'tenant') this.tenantRecs.set(r.value.name, r);
     else if (r.kind === 'network') this.netRecs.set(`${r.value.tenant}/${r.value.name}`, r);
+    else if (r.kind === 'token') this.tokenRecs.set(r.value.id, r);
     else {
       const k = endpointKey(r.value);
       let m = this.epRecs.get(k);
@@ -907,7 +965,7 @@ export class Registry {
     tx.removes.delete(r.key);
     if (r.origin === this.hostId) tx.vv[this.hostId] = Math.max(tx.vv[this.hostId] ?? 0, r.counter);
     if (r.kind === 'endpoint') tx.touched.add(endpointKey(r.value));
-    else tx.networksTouched = true;
+    else if (r.kind !== 'token') tx.networksTouched = true;
   }
 
   private removeRecord(tx: Tx, r: ReplicatedRecord): void {
@@ -916,6 +974,7 @@ export class Registry {
     tx.removes.add(r.key);
     if (r.kind === 'tenant') this.tenantRecs.delete(r.value.name);
     else if (r.kind === 'network') this.netRecs.delete(`${r.value.tenant}/${r.value.name}`);
+    else if (r.kind === 'token') this.tokenRecs.delete(r.value.id);
     else {
       const k = endpointKey(r.value);
       const m = this.epRecs.get(k);
@@ -929,7 +988,7 @@ export class Registry {
       if (byHost && byHost.size === 0) this.epKeysByHost.delete(r.value.hostId);
       tx.touched.add(k);
     }
-    if (r.kind !== 'endpoint') tx.networksTouched = true;
+    if (r.kind === 'tenant' || r.kind === 'network') tx.networksTouched = true;
   }
 
   private recomputeNetworks(tx: Tx): void {

@@ -2,7 +2,8 @@
 //   records  replicated records (tenants, networks, endpoints, tombstones) by record key
 //   vv       this node's per-origin version vector
 //   meta     schema version, HLC state, tombstone GC floors, node-local state
-//   kv:NAME  generic keyspaces for other modules (e.g. the API's token hashes: store.kv('tokens'))
+//   kv:NAME  generic keyspaces for other modules (schema v1 kept the API's token hashes in kv:tokens;
+//            v2 replicates them as token records)
 //
 // Durability: an acknowledged write must survive kill -9 and power loss. lmdb-js defaults to
 // "overlappingSync" on Linux, where a write's promise resolves when the transaction is committed
@@ -14,9 +15,9 @@ import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
 import type { Hlc, ReplicatedRecord, VersionVector } from './model.js';
-import { Endpoint, Network, Tenant, endpointRecordKey, networkRecordKey, tenantRecordKey } from './model.js';
+import { Endpoint, Network, Tenant, TenantToken, endpointRecordKey, networkRecordKey, tenantRecordKey, tokenRecordKey } from './model.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export interface MigrationContext {
   root: RootDatabase;
@@ -78,6 +79,40 @@ export const migrations: Migration[] = [
       }
       vv.putSync(hostId, counter);
       for (const name of ['tenants', 'networks', 'endpoints']) legacy(name).dropSync();
+    },
+  },
+  {
+    version: 2,
+    description: 'the API\'s per-agent tenant tokens (keyspace kv:tokens) -> replicated token records',
+    up({ root, hostId, now }) {
+      // v1 kept tenant token hashes per agent; v2 replicates them as records (docs/mesh-protocol.md).
+      // A token imported on several agents has the same id everywhere: each agent migrates its copy
+      // and last-writer-wins keeps one of them, all hashes of the same secret.
+      const records = root.openDB<ReplicatedRecord, string>({ name: 'records' });
+      const vv = root.openDB<number, string>({ name: 'vv' });
+      const kv = root.openDB<unknown, string>({ name: 'kv:tokens' });
+      let counter = vv.get(hostId) ?? 0;
+      let logical = 0;
+      for (const { value } of kv.getRange()) {
+        const old = value as { role?: unknown; tenant?: unknown } | undefined;
+        // Admin-role records were never created by the API; tokens of deleted tenants stay dead.
+        if (old?.role !== 'tenant' || typeof old.tenant !== 'string') continue;
+        const tenant = records.get(tenantRecordKey(old.tenant));
+        if (!tenant || tenant.kind !== 'tenant' || tenant.deleted) continue;
+        const t = TenantToken.safeParse({ ...old, tenantCreatedAt: tenant.value.createdAt });
+        if (!t.success || records.get(tokenRecordKey(t.data.id))) continue;
+        const r: ReplicatedRecord = {
+          kind: 'token',
+          key: tokenRecordKey(t.data.id),
+          origin: hostId,
+          counter: ++counter,
+          hlc: { wall: now, logical: logical++, node: hostId },
+          value: t.data, // zod drops the old `role` field
+        };
+        records.putSync(r.key, r);
+      }
+      vv.putSync(hostId, counter);
+      kv.dropSync();
     },
   },
 ];

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildApi } from '../../src/api/server.js';
-import { registryPort, storeTokens } from '../../src/api/registry-adapter.js';
+import { registryPort, registryTokens } from '../../src/api/registry-adapter.js';
 import { ADMIN, FakeMesh, FakeSwitch } from '../support/api-fakes.js';
 import { openNode, removeDir, tempDir } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
@@ -11,7 +11,7 @@ import type { TestNode } from '../support/registry-fixtures.js';
 function apiOn(node: TestNode, sw = new FakeSwitch()) {
   return buildApi({
     registry: registryPort(node.registry),
-    tokens: storeTokens(node.store),
+    tokens: registryTokens(node.registry),
     adminToken: ADMIN,
     flows: sw,
     status: sw,

@@ -106,7 +106,7 @@ void test('tenant tokens: a second token works, lists show ids without secrets',
   assert.equal((await call(api, { method: 'POST', url: '/v1/tenants/acme/tokens', token })).statusCode, 201);
 });
 
-void test('token import: a token made by one agent is installed on another by the admin', async () => {
+void test('token import: a token the store does not know is installed by the admin; a known one is a no-op', async () => {
   const a = await setup();
   const b = testApi();
   assert.equal((await call(b.api, { method: 'POST', url: '/v1/tenants', token: ADMIN, body: { name: 'acme' } })).statusCode, 201);
@@ -116,7 +116,15 @@ void test('token import: a token made by one agent is installed on another by th
   assert.equal(imp.json<{ token?: string; info: { id: string } }>().token, undefined, 'the secret is not echoed');
   assert.equal(imp.json<{ info: { id: string } }>().info.id, a.token.split('.')[1]);
   assert.equal((await call(b.api, { method: 'GET', url: '/v1/whoami', token: a.token })).json<{ tenant: string }>().tenant, 'acme');
-  assert.equal((await call(b.api, { method: 'POST', url: '/v1/tenants/acme/tokens', token: ADMIN, body: { token: a.token } })).statusCode, 409);
+  // Installing it again (a script looping over every agent of a replicated cluster) changes nothing.
+  const again = await call(b.api, { method: 'POST', url: '/v1/tenants/acme/tokens', token: ADMIN, body: { token: a.token } });
+  assert.equal(again.statusCode, 200, again.body);
+  assert.equal(again.json<{ info: { description?: string } }>().info.description, 'from a');
+  // The same id with another secret is someone else's token: refused, and the real one keeps working.
+  const forged = `bl.${a.token.split('.')[1]}.${'B'.repeat(43)}`;
+  assert.equal((await call(b.api, { method: 'POST', url: '/v1/tenants/acme/tokens', token: ADMIN, body: { token: forged } })).statusCode, 409);
+  assert.equal((await call(b.api, { method: 'GET', url: '/v1/whoami', token: forged })).statusCode, 401);
+  assert.equal((await call(b.api, { method: 'GET', url: '/v1/whoami', token: a.token })).statusCode, 200);
   const bad = await call(b.api, { method: 'POST', url: '/v1/tenants/acme/tokens', token: ADMIN, body: { token: 'bl.admin.x' } });
   assert.equal(bad.statusCode, 400);
   assert.deepEqual(bad.json<{ error: { details: Array<{ path: unknown[] }> } }>().error.details[0]!.path, ['token']);

@@ -60,7 +60,7 @@ async function harness(
   return h;
 }
 
-const open = (over: Record<string, unknown> = {}): string => JSON.stringify({ type: 'open', version: 1, hostId: 'b', reflector: false, holdMs: 6000, vv: {}, ...over });
+const open = (over: Record<string, unknown> = {}): string => JSON.stringify({ type: 'open', version: 2, hostId: 'b', reflector: false, holdMs: 6000, vv: {}, ...over });
 const types = (h: Harness): string[] => h.sent.map((s) => (JSON.parse(s) as { type: string }).type);
 const tick = async (): Promise<void> => {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
@@ -85,7 +85,7 @@ void test('parseMessage gives each defect a stable code', () => {
 void test('an unsupported protocol version is refused with a notification', async (t) => {
   const h = await harness(t);
   h.session.start();
-  h.session.receive(open({ version: 2 }));
+  h.session.receive(open({ version: 1 }));
   await tick();
   assert.deepEqual(types(h), ['open', 'notification']);
   assert.equal((JSON.parse(h.sent[1]!) as { code: string }).code, 'unsupported-version');

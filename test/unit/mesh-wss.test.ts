@@ -200,7 +200,7 @@ async function rawPeer(port: number, certHost: string): Promise<{ ws: WebSocket;
 }
 
 function openFrame(hostId: string): string {
-  return JSON.stringify({ type: 'open', version: 1, hostId, reflector: false, holdMs: 9000, vv: {} });
+  return JSON.stringify({ type: 'open', version: 2, hostId, reflector: false, holdMs: 9000, vv: {} });
 }
 
 void test('a peer whose certificate names another host id than it claims is refused', async (t) => {
@@ -300,7 +300,7 @@ void test('a peer that opens and then goes silent is dropped when the negotiated
   t.after(() => stopAll([a]));
   const p = await rawPeer(pa, 'b');
   const t0 = performance.now();
-  p.ws.send(JSON.stringify({ type: 'open', version: 1, hostId: 'b', reflector: false, holdMs: 400, vv: {} }));
+  p.ws.send(JSON.stringify({ type: 'open', version: 2, hostId: 'b', reflector: false, holdMs: 400, vv: {} }));
   const { code, reason } = await p.closed;
   const ms = performance.now() - t0;
   assert.equal(code, 4000);

@@ -71,7 +71,7 @@ void test('a v0 prototype layout is migrated to v1 on open', async (t) => {
   const store = await Store.open({ path: dir, hostId: 'a', now: () => 5000 });
   t.after(() => store.close());
   assert.equal(store.migratedFrom, 0);
-  assert.equal(store.schemaVersion(), 1);
+  assert.equal(store.schemaVersion(), SCHEMA_VERSION);
   const records = store.loadRecords();
   assert.deepEqual(records.map((r) => r.key).sort(), ['e/acme/web/02:00:00:00:00:01/a', 'n/acme/web', 't/acme']);
   assert.ok(records.every((r) => r.origin === 'a' && r.hlc.wall === 5000));
