@@ -1,0 +1,47 @@
+// Data-plane measurements between two namespaces: ping RTT (per-packet, from ping -D output), iperf3
+// TCP throughput (JSON), and the datapath's flows and masks (ovs-appctl dpctl/*).
+import { spawn } from 'node:child_process';
+import { Ping } from './ping.js';
+import { median } from './stats.js';
+import { sh, sleep } from './sys.js';
+
+/** Median RTT (ms) of `count` pings at 10 ms intervals. */
+export async function pingRtt(ns: string, dest: string, count: number): Promise<number> {
+  const p = new Ping(ns, dest);
+  await sleep(count * 10 + 300);
+  const r = await p.stop();
+  if (r.rttMs.length < count / 2) throw new Error(`ping ${dest} from ${ns}: ${r.received} of ${r.transmitted} answered`);
+  return median(r.rttMs);
+}
+
+/** TCP throughput in Gbit/s of one iperf3 run of `seconds`, server in serverNs. */
+export async function iperf(clientNs: string, serverNs: string, dest: string, seconds: number): Promise<number> {
+  const server = spawn('ip', ['netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-p', '5201'], { stdio: 'ignore' });
+  try {
+    await sleep(500);
+    const r = await sh('ip', ['netns', 'exec', clientNs, 'iperf3', '-c', dest, '-p', '5201', '-t', String(seconds), '-J'], { timeoutMs: (seconds + 30) * 1000 });
+    const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
+    const bps = j.end?.sum_received?.bits_per_second;
+    if (!bps) throw new Error(`iperf3 ${dest}: ${j.error ?? 'no result'}`);
+    return bps / 1e9;
+  } finally {
+    if (server.exitCode === null) server.kill('SIGKILL');
+  }
+}
+
+/** The wildcard shape of a datapath flow key: field names with their masks, values dropped. */
+export function maskShape(key: string): string {
+  return key
+    .replace(/=([^,()/]*)(\/[^,()]*)?/g, (_m, _v: string, mask: string | undefined) => mask ?? '')
+    .replace(/\(([^=(),/]+)\)/g, '()');
+}
+
+/**
+ * Datapath flows, and masks counted as distinct wildcard shapes of their keys: the userspace
+ * datapath's dpctl/show prints no mask count (the kernel one does).
+ */
+export async function datapath(ctl: string): Promise<{ flows: number; masks: number | null }> {
+  const lines = (await sh('ovs-appctl', ['-t', ctl, 'dpctl/dump-flows'])).stdout.split('\n').filter((l) => l.trim() && !l.startsWith('flow-dump'));
+  const shapes = new Set(lines.map((l) => maskShape(l.split(', packets:')[0] ?? l)));
+  return { flows: lines.length, masks: shapes.size };
+}
