@@ -1,7 +1,7 @@
 // Simulated peers (test/support/mesh-sim.ts) over an in-memory transport: random interleavings
 // of frames across connections, cut connections (frames in flight lost), partitions longer and
 // shorter than the graceful-restart window, and late duplicates. After healing, every registry
-// must hold the same records and the same active view.
+// must hold the same records and the same active view (tenant tokens included).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RegistryError } from '../../src/registry/errors.js';
@@ -21,6 +21,7 @@ function fingerprint(n: TestNode): string {
       .endpoints.map((e) => `${e.network}/${e.mac}@${e.hostId}#${e.seq}[${e.ips.join(',')}]${e.stale ? ' STALE' : ''}`)
       .sort(),
     alarms: r.alarms().map((a) => a.id).sort(),
+    tokens: r.tokens().map((t) => `${t.tenant}/${t.id}:${t.description ?? ''}`).sort(),
     records: n.store
       .loadRecords()
       .map((x) => `${x.key}:${x.origin}:${x.counter}:${x.deleted ? 'X' : ''}`)
@@ -65,8 +66,17 @@ async function schedule(r: () => number, clock: ManualClock, nodes: TestNode[], 
   for (let step = 0; step < 160; step++) {
     const x = r();
     try {
-      if (x < 0.55) net.deliverRandom(r);
-      else if (x < 0.72) {
+      if (x < 0.51) net.deliverRandom(r);
+      else if (x < 0.55) {
+        // Tenant tokens from a small pool of ids: created on any node (a taken or revoked id is a
+        // ConflictError), revoked on any node (an unknown one is NotFoundError).
+        const n = anyNode();
+        const id = `00000000000000${Math.floor(r() * 6)}a`;
+        if (r() < 0.6) {
+          const b = (v: number, len: number) => Buffer.alloc(len, v).toString('base64');
+          await n.registry.createToken({ id, tenant: 'acme', salt: b(step, 16), hash: b(step, 32), createdAt: new Date(clock.now()).toISOString(), description: n.hostId });
+        } else await n.registry.revokeToken(id);
+      } else if (x < 0.72) {
         const n = anyNode();
         const i = Math.floor(r() * 6);
         await n.registry.upsertLocalEndpoint({ network: 'acme/web', mac: `02:00:00:00:00:0${i}`, ips: [`10.10.10.${10 + i}`], port: `p${i}` });
@@ -127,6 +137,7 @@ async function closeAll(nodes: TestNode[]): Promise<void> {
 }
 
 void test(`full mesh: ${SEEDS} random schedules (reorder, cuts, partitions, duplicates) converge`, async () => {
+  const seen = { liveTokens: 0, revokedTokens: 0 };
   for (let seed = 1; seed <= SEEDS; seed++) {
     const { nodes, prints } = await randomRun(seed, [['a', '10.0.0.1'], ['b', '10.0.0.2'], ['c', '10.0.0.3']]);
     try {
@@ -143,10 +154,14 @@ void test(`full mesh: ${SEEDS} random schedules (reorder, cuts, partitions, dupl
       const snap = nodes[0]!.registry.snapshot();
       assert.ok(snap.endpoints.every((e) => !e.stale), `seed ${seed}: stale entries after healing`);
       assert.deepEqual(nodes[0]!.registry.stats().downHosts, []);
+      seen.liveTokens += nodes[0]!.registry.tokens().length;
+      seen.revokedTokens += nodes[0]!.store.loadRecords().filter((r) => r.kind === 'token' && r.deleted).length;
     } finally {
       await closeAll(nodes);
     }
   }
+  // The schedules exercised tokens both ways (else the comparison above proves nothing about them).
+  assert.ok(seen.liveTokens > 0 && seen.revokedTokens > 0, JSON.stringify(seen));
 });
 
 void test(`reflector mode: ${Math.ceil(SEEDS / 2)} random schedules converge through one reflector`, async () => {
