@@ -1,7 +1,7 @@
 // Entry point of the `bumless` command: dispatches to one module per command.
-import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { commands } from './commands.js';
+import type { CommandEntry } from './commands.js';
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -15,11 +15,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name === undefined ? 2 : 0;
   }
-  const command: Command | undefined = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry: CommandEntry | undefined = commands.find((c) => c.name === name);
+  if (!entry) {
     console.error(`bumless: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  const command = await entry.load();
   try {
     return await command.run(rest);
   } catch (err) {

@@ -42,13 +42,17 @@ export const NO_AGENT_MESSAGE = 'no agent to start: this build of bumless has no
 
 /**
  * Whether the build that `node bin/bumless.js` runs (dist/) registers an `agent` command: the command
- * list is the truth, not a flag that could disagree with it.
+ * list is the truth, not a flag that could disagree with it. The list holds names and loaders only
+ * (commands are loaded when they run), so reading it does not load the agent.
  */
 export async function hasAgentCommand(): Promise<boolean> {
   const file = join(REPO_ROOT, 'dist', 'cli', 'commands.js');
   if (!existsSync(file)) throw new LabError(`bumless is not built (${file} is missing): run \`npm run build\``);
   const mod = (await import(pathToFileURL(file).href)) as { commands?: unknown };
-  return Array.isArray(mod.commands) && mod.commands.some((c) => (c as { name?: unknown } | null)?.name === 'agent');
+  return Array.isArray(mod.commands) && mod.commands.some((c) => {
+    const entry = c as { name?: unknown; load?: unknown } | null;
+    return entry?.name === 'agent' && typeof entry.load === 'function';
+  });
 }
 
 function readToken(file: string): string | null {
