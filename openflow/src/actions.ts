@@ -85,7 +85,8 @@ export function readAction(b: Buffer, off: number, end: number): Action {
       // Spec 7.2.5: ofp_action_set_field = header, one OXM, zero pad to a multiple of 8.
       const oxm = readOxm(b, off + 4, next);
       const oend = cursor.next;
-      if (oxm.field === 'raw') fail('OF_BAD_ACTION_TYPE', off + 4, 'SET_FIELD of a field this codec does not know', { type: 'BAD_ACTION', typeValue: 2, code: 'BAD_SET_TYPE', codeValue: 13 });
+      // A field we do not know (pkt_mark, ct_mark, reg8+, experimenter OXMs) stays raw (OxmRaw) and
+      // re-encodes byte for byte, so a foreign flow can still be read, compared and deleted.
       if (((oend - off + 7) & ~7) !== len) fail('OF_BAD_ACTION_LEN', off, `SET_FIELD length ${len} does not fit its OXM`, ERR.BAD_ACTION_BAD_SET_LEN);
       return done(next, { type: 'SET_FIELD', field: oxm });
     }

@@ -120,8 +120,9 @@ function canonicalAction(a: Action): Action {
   }
   if (a.type === 'NX_RESUBMIT' && a.table === undefined) return { type: 'NX_RESUBMIT', port: a.port, table: 255 };
   if (a.type === 'SET_FIELD') {
+    // A raw field comes back unchanged, so a foreign set-field is compared by its bytes.
     const f = canonicalOxm(a.field);
-    if (f !== null && f.field !== 'raw') return { type: 'SET_FIELD', field: f };
+    if (f !== null) return { type: 'SET_FIELD', field: f };
   }
   return a;
 }

@@ -131,7 +131,9 @@ export type Action =
   | { type: 'GROUP'; groupId: number }
   | { type: 'SET_NW_TTL'; nwTtl: number }
   | { type: 'DEC_NW_TTL' }
-  | { type: 'SET_FIELD'; field: OxmKnown }
+  // A field the codec does not know (e.g. Open vSwitch's pkt_mark, ct_mark, reg8-15, any experimenter
+  // OXM) is an OxmRaw, re-encoded byte for byte; consumers must handle field === 'raw'.
+  | { type: 'SET_FIELD'; field: OxmKnown | OxmRaw }
   | { type: 'PUSH_PBB'; ethertype: number }
   | { type: 'POP_PBB' }
   // Nicira NXAST_REG_MOVE (ovs-ofctl `move:src[ofs..]->dst[ofs..]`); whole fields when offsets/bits omitted.

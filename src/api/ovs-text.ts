@@ -2,7 +2,7 @@
 // --ovs` can be compared line by line with `ovs-ofctl -O OpenFlow13 dump-flows br-int`. Field order and
 // names follow Open vSwitch's match_format() (lib/match.c): priority, protocol shorthand, registers,
 // tunnel, metadata, in_port, VLAN, Ethernet, L3, nw_proto, ARP/ND hardware addresses, L4.
-import type { Action, FieldRef, Instruction, Match, OxmKnown, PortNo } from 'node-openflow';
+import type { Action, FieldRef, Instruction, Match, OxmKnown, OxmRaw, PortNo } from 'node-openflow';
 import type { FlowView } from './ports.js';
 
 const hex = (v: bigint | number) => `0x${v.toString(16)}`;
@@ -59,16 +59,101 @@ function masked(name: string, o: OxmKnown): string {
   return `${name}=${v}/${value(o, o.mask)}`;
 }
 
+/**
+ * Fields the codec keeps raw (OxmRaw) that Open vSwitch names, by "class:field": the name, the value
+ * width in bytes, and how ovs-ofctl prints the value. Checked with `ovs-ofctl ofp-parse` (Open vSwitch
+ * 3.1) on raw OXMs; class 1 is NXM_NX, 0x8001 the OXM packet registers (xreg0-7, 64-bit).
+ */
+type RawFormat = 'hex' | 'dec' | 'ct_state';
+type RawField = [name: string, width: number, format: RawFormat];
+const RAW_FIELDS = new Map<string, RawField>([
+  ...Array.from({ length: 16 }, (_, i): [string, RawField] => [`1:${i}`, [`reg${i}`, 4, 'hex']]),
+  ...Array.from({ length: 8 }, (_, i): [string, RawField] => [`32769:${i}`, [`xreg${i}`, 8, 'hex']]),
+  ['1:33', ['pkt_mark', 4, 'hex']],
+  ['1:35', ['dp_hash', 4, 'hex']],
+  ['1:36', ['recirc_id', 4, 'hex']],
+  ['1:37', ['conj_id', 4, 'dec']],
+  ['1:38', ['tun_gbp_id', 2, 'dec']],
+  ['1:105', ['ct_state', 4, 'ct_state']],
+  ['1:106', ['ct_zone', 2, 'dec']],
+  ['1:107', ['ct_mark', 4, 'hex']],
+  ['1:108', ['ct_label', 16, 'hex']],
+]);
+
+/** Open vSwitch's ct_state flag names, bit 0 upwards (lib/packets.h CS_*). */
+const CT_STATE = ['new', 'est', 'rel', 'rpl', 'inv', 'trk', 'snat', 'dnat'];
+
+function bytesToBig(b: Uint8Array, from: number, to: number): bigint {
+  let v = 0n;
+  for (let i = from; i < to; i++) v = (v << 8n) | BigInt(b[i]!);
+  return v;
+}
+
+const allOnes = (width: number): bigint => (1n << BigInt(width * 8)) - 1n;
+
+function rawValueText(v: bigint, format: RawFormat): string {
+  if (format === 'dec') return v.toString(10);
+  if (format === 'hex') return hex(v);
+  const set = CT_STATE.filter((_, i) => (v >> BigInt(i)) & 1n);
+  return set.length === 0 ? '0' : set.join('|');
+}
+
+/** A raw field with a name Open vSwitch knows: its name, value and mask (undefined = exact). */
+function namedRaw(o: OxmRaw): { name: string; width: number; format: RawFormat; value: bigint; mask: bigint | undefined } | undefined {
+  if (o.experimenter !== undefined) return undefined;
+  const known = RAW_FIELDS.get(`${o.oxmClass}:${o.oxmField}`);
+  if (!known) return undefined;
+  const [name, width, format] = known;
+  if (o.payload.length !== (o.hasMask ? width * 2 : width)) return undefined;
+  const value = bytesToBig(o.payload, 0, width);
+  const mask = o.hasMask ? bytesToBig(o.payload, width, width * 2) : undefined;
+  return { name, width, format, value, mask: mask === allOnes(width) ? undefined : mask };
+}
+
+/** A field the codec keeps raw and Open vSwitch would not name either: class, field, bytes in hex. */
+function rawText(o: OxmRaw): string {
+  const id = `raw(${hex(o.oxmClass)}:${o.oxmField}${o.experimenter === undefined ? '' : `,exp=${hex(o.experimenter)}`})`;
+  const bytes = Buffer.from(o.payload).toString('hex');
+  if (!o.hasMask || o.payload.length % 2 !== 0) return `${id}=0x${bytes}`;
+  const half = o.payload.length;
+  return `${id}=0x${bytes.slice(0, half)}/0x${bytes.slice(half)}`;
+}
+
+/** A raw match field as ovs-ofctl prints it (ct_state masked as +flag-flag, as Open vSwitch does). */
+function rawMatchText(o: OxmRaw): string {
+  const n = namedRaw(o);
+  if (!n) return rawText(o);
+  if (n.format === 'ct_state' && n.mask !== undefined) {
+    const parts = CT_STATE.map((f, i) => ((n.mask! >> BigInt(i)) & 1n ? `${(n.value >> BigInt(i)) & 1n ? '+' : '-'}${f}` : '')).join('');
+    return `${n.name}=${parts}`;
+  }
+  return `${n.name}=${rawValueText(n.value, n.format)}${n.mask === undefined ? '' : `/${hex(n.mask)}`}`;
+}
+
+/** Raw fields Open vSwitch prints before the protocol shorthand, in its order (lib/match.c match_format). */
+const RAW_BEFORE_PROTOCOL = ['pkt_mark', 'recirc_id', 'dp_hash', 'conj_id', 'ct_state', 'ct_zone', 'ct_mark', 'ct_label'];
+
 /** The ovs-ofctl match text (without priority) of a codec match. */
 export function matchToOvs(match: Match): string {
   const by = new Map<string, OxmKnown>();
+  // Raw fields Open vSwitch names go where it prints them; the rest at the end, in match order.
+  const named = new Map<string, OxmRaw>();
   const raw: string[] = [];
   for (const o of match) {
-    if (o.field === 'raw') raw.push(`raw(${o.oxmClass}:${o.oxmField})`);
-    else by.set(o.field, o);
+    if (o.field !== 'raw') by.set(o.field, o);
+    else {
+      const n = namedRaw(o);
+      if (n && !named.has(n.name)) named.set(n.name, o);
+      else raw.push(rawText(o));
+    }
   }
   const get = (f: string) => by.get(f);
   const out: string[] = [];
+  const pushRaw = (name: string) => {
+    const o = named.get(name);
+    if (o) out.push(rawMatchText(o));
+  };
+  for (const name of RAW_BEFORE_PROTOCOL) pushRaw(name);
   const ethType = get('eth_type')?.value as number | undefined;
   const proto = get('ip_proto')?.value as number | undefined;
   let skipType = false;
@@ -88,15 +173,30 @@ export function matchToOvs(match: Match): string {
     else if (ethType === ETH_ARP) out.push('arp');
     else if (ethType === ETH_RARP) out.push('rarp');
     else skipType = false;
+    // With recirc_id matched, Open vSwitch names the packet type before the shorthand.
+    if (skipType && named.has('recirc_id')) out.splice(out.length - 1, 0, 'eth');
   }
   const push = (field: string, name = field) => {
     const o = get(field);
     if (o) out.push(masked(name, o));
   };
-  for (let r = 0; r < 8; r++) push(`reg${r}`);
+  // Registers in number order; a 64-bit xregN prints as reg(2N) and reg(2N+1), the halves it masks.
+  for (let r = 0; r < 16; r++) {
+    if (r < 8) push(`reg${r}`);
+    pushRaw(`reg${r}`);
+    const x = named.get(`xreg${r >> 1}`);
+    const xn = x && namedRaw(x);
+    if (xn) {
+      const shift = r & 1 ? 0n : 32n;
+      const m = ((xn.mask ?? allOnes(8)) >> shift) & 0xffffffffn;
+      const v = (xn.value >> shift) & 0xffffffffn;
+      if (m !== 0n) out.push(`reg${r}=${hex(v)}${m === 0xffffffffn ? '' : `/${hex(m)}`}`);
+    }
+  }
   push('tunnel_id', 'tun_id');
   push('tun_src');
   push('tun_dst');
+  pushRaw('tun_gbp_id');
   push('metadata');
   push('in_port');
   const vid = get('vlan_vid');
@@ -200,6 +300,12 @@ export function actionToOvs(a: Action): string {
       return typeof a.port === 'number' ? `output:${a.port}` : a.port;
     case 'SET_FIELD': {
       const f = a.field;
+      if (f.field === 'raw') {
+        // A foreign flow's field (pkt_mark, reg8-15, xreg, ct_mark...): Open vSwitch's name when it has one.
+        const n = namedRaw(f);
+        if (!n) return `set_field:${rawText(f).replace(/^(raw\([^)]*\))=(.*)$/, '$2->$1')}`;
+        return `set_field:${n.format === 'ct_state' ? hex(n.value) : rawValueText(n.value, n.format)}${n.mask === undefined ? '' : `/${hex(n.mask)}`}->${n.name}`;
+      }
       const name = SET_FIELD_NAMES[f.field] ?? f.field;
       const v = value(f, f.value);
       return `set_field:${v}${f.mask === undefined ? '' : `/${value(f, f.mask)}`}->${name}`;

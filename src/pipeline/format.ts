@@ -21,6 +21,11 @@ function formatAction(a: Action): string {
     case 'OUTPUT':
       return `output:${String(a.port)}`;
     case 'SET_FIELD': {
+      // A raw field (one the codec does not name) shows its bytes and where they go.
+      if (a.field.field === 'raw') {
+        const f = a.field;
+        return `set_field:0x${Buffer.from(f.payload).toString('hex')}->raw(${f.oxmClass}:${f.oxmField}${f.experimenter === undefined ? '' : `:${f.experimenter}`})`;
+      }
       const v = a.field.value;
       return `set_field:${typeof v === 'bigint' ? hex(v) : String(v)}->${name(a.field.field)}`;
     }

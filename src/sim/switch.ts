@@ -4,7 +4,7 @@
 // instead of comparing flow text. Nothing here knows the bumless pipeline: matching, instructions
 // and actions follow the specification generically, and flows a real switch would refuse (missing
 // prerequisites, bits outside a mask, a goto backwards) are refused here with the reason.
-import type { Action, FieldRef, FlowModBody, FlowModFlag, Instruction, Match, OxmFieldName, PortNo } from '../pipeline/of.js';
+import type { Action, FieldRef, FlowModBody, FlowModFlag, Instruction, Match, Oxm, OxmFieldName, PortNo } from '../pipeline/of.js';
 import {
   type FieldError,
   fieldBits,
@@ -255,7 +255,7 @@ export class FlowSim {
             actionSet.clear();
             break;
           case 'WRITE_ACTIONS':
-            for (const a of ins.actions) actionSet.set(a.type === 'SET_FIELD' ? `SET_FIELD:${a.field.field}` : a.type, a);
+            for (const a of ins.actions) actionSet.set(a.type === 'SET_FIELD' ? `SET_FIELD:${setFieldTarget(a.field)}` : a.type, a);
             break;
           case 'WRITE_METADATA': {
             const old = fields.get('metadata') ?? 0n;
@@ -305,6 +305,7 @@ export class FlowSim {
     const { fields, present } = ctx;
     switch (a.type) {
       case 'SET_FIELD': {
+        if (a.field.field === 'raw') throw new SimFlowError(`set_field of raw field ${setFieldTarget(a.field)} is not modelled`, 'OFPBAC_BAD_SET_TYPE');
         const miss = unmetPrerequisite(a.field.field, fields);
         if (miss) throw new SimFlowError(`set_field on a frame without the field: ${miss}`, 'OFPBAC_MATCH_INCONSISTENT');
         fields.set(a.field.field, toBits(a.field.field, a.field.value));
@@ -417,6 +418,8 @@ export class FlowSim {
         if (!SUPPORTED_ACTIONS.has(a.type)) fail(`action ${a.type} is not modelled by the simulator`, 'OFPBAC_BAD_TYPE');
         if (a.type === 'OUTPUT' && portNumber(a.port) === RESERVED_PORTS.ANY) fail('output to ANY', 'OFPBAC_BAD_OUT_PORT');
         if (a.type === 'SET_FIELD') {
+          // A field the codec keeps raw (pkt_mark, reg8+...) belongs to a foreign flow: refused like a raw match.
+          if (a.field.field === 'raw') fail(`set_field of raw field ${setFieldTarget(a.field)} is not modelled`, 'OFPBAC_BAD_SET_TYPE');
           if (a.field.mask !== undefined) fail(`set_field ${a.field.field} with a mask`, 'OFPBAC_BAD_SET_ARGUMENT');
           if (a.field.field === 'in_port' || a.field.field === 'in_phy_port') fail(`set_field ${a.field.field} is not allowed`, 'OFPBAC_BAD_SET_TYPE');
           try {
@@ -442,6 +445,11 @@ export class FlowSim {
       }
     }
   }
+}
+
+/** The field a set_field writes: its name, or class:field (and experimenter) for a raw one. */
+function setFieldTarget(o: Oxm): string {
+  return o.field === 'raw' ? `raw(${o.oxmClass}:${o.oxmField}${o.experimenter === undefined ? '' : `:${o.experimenter}`})` : o.field;
 }
 
 function outputsTo(instructions: Instruction[], port: number): boolean {

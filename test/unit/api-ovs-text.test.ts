@@ -134,8 +134,49 @@ void test('installed flows carry duration and counters in dump-flows order; defa
 });
 
 void test('raw OXMs and experimenter actions stay visible instead of vanishing', () => {
-  assert.equal(matchToOvs([{ field: 'raw', oxmClass: 0xffff, oxmField: 3, hasMask: false, payload: new Uint8Array([1]) }]), 'raw(65535:3)');
+  assert.equal(matchToOvs([{ field: 'raw', oxmClass: 0xffff, oxmField: 3, hasMask: false, experimenter: 0xd0f0, payload: new Uint8Array([1]) }]), 'raw(0xffff:3,exp=0xd0f0)=0x01');
+  assert.equal(matchToOvs([{ field: 'raw', oxmClass: 0x7777, oxmField: 3, hasMask: true, payload: new Uint8Array([1, 0xff]) }]), 'raw(0x7777:3)=0x01/0xff');
   assert.equal(actionToOvs({ type: 'EXPERIMENTER', experimenter: 0x2320, data: new Uint8Array() }), 'experimenter(0x2320)');
+});
+
+// Fields the codec keeps raw (OxmRaw) that Open vSwitch names: every expected string below is what
+// `ovs-ofctl ofp-parse` (Open vSwitch 3.1) printed for the same bytes.
+const raw = (oxmClass: number, oxmField: number, hex: string, hasMask = false) => ({ field: 'raw' as const, oxmClass, oxmField, hasMask, payload: Buffer.from(hex, 'hex') });
+
+void test('raw match fields Open vSwitch names print with its names, values and order', () => {
+  const cases: Array<[Match, string]> = [
+    [[raw(1, 105, '00000005')], 'ct_state=new|rel'],
+    [[raw(1, 105, '00000000')], 'ct_state=0'],
+    [[raw(1, 105, '0000002200000022', true)], 'ct_state=+est+trk'],
+    [[raw(1, 105, '0000002000000034', true)], 'ct_state=-rel-inv+trk'],
+    [[raw(1, 108, '0000000000000000000000000000000500000000000000000000000000000fff', true)], 'ct_label=0x5/0xfff'],
+    [[raw(0x8001, 5, '0000000100000002')], 'reg10=0x1,reg11=0x2'],
+    [[raw(0x8001, 5, '0000000100000000000000ff00000000', true), raw(1, 8, '00000009000000ff', true), raw(1, 107, '00000003ffffffff', true)], 'ct_mark=0x3,reg8=0x9/0xff,reg10=0x1/0xff'],
+    [
+      [{ field: 'eth_type', value: 0x800 }, { field: 'reg1', value: 1 }, raw(1, 9, '00000002'), raw(1, 108, '00000000000000000000000000000007'), raw(1, 107, '00000003'), raw(1, 106, '0004'), raw(1, 105, '00000020'), raw(1, 37, '00000001'), raw(1, 36, '00000006'), raw(1, 35, '00000007'), raw(1, 33, '00000008'), { field: 'in_port', value: 1 }, { field: 'tunnel_id', value: 5n }],
+      'pkt_mark=0x8,recirc_id=0x6,dp_hash=0x7,conj_id=1,ct_state=trk,ct_zone=4,ct_mark=0x3,ct_label=0x7,eth,ip,reg1=0x1,reg9=0x2,tun_id=0x5,in_port=1',
+    ],
+    [[{ field: 'eth_type', value: 0x800 }, raw(1, 33, '00000003'), raw(1, 38, '0009'), { field: 'tunnel_id', value: 5n }], 'pkt_mark=0x3,ip,tun_id=0x5,tun_gbp_id=9'],
+  ];
+  for (const [match, expected] of cases) assert.equal(matchToOvs(match), expected);
+});
+
+void test('set_field of a raw field prints as ovs-ofctl prints it (pkt_mark, reg8-15, xreg), else as a raw target', () => {
+  const set = (field: ReturnType<typeof raw>) => actionToOvs({ type: 'SET_FIELD', field });
+  assert.equal(set(raw(1, 33, '00000005')), 'set_field:0x5->pkt_mark');
+  assert.equal(set(raw(1, 12, '00001234')), 'set_field:0x1234->reg12');
+  assert.equal(set(raw(0x8001, 2, '0000000100000002')), 'set_field:0x100000002->xreg2');
+  assert.equal(set(raw(1, 107, '00000007')), 'set_field:0x7->ct_mark');
+  // tun_metadata0 has a width set at run time: no fixed name, so it shows class, field and bytes.
+  assert.equal(set(raw(1, 40, '00000002')), 'set_field:0x00000002->raw(0x1:40)');
+  assert.equal(set({ ...raw(0xffff, 9, '0102'), experimenter: 0xabcdef }), 'set_field:0x0102->raw(0xffff:9,exp=0xabcdef)');
+  // Two foreign flows differing only in the raw value must not print (and so diff) as the same flow.
+  const a = flowView(f(0, 5, [raw(1, 33, '00000001')], []));
+  const b = flowView(f(0, 5, [raw(1, 33, '00000002')], []));
+  assert.notEqual(a.match, b.match);
+  assert.equal(dumpFlowsLine(flowView(f(3, 7, [{ field: 'eth_type', value: 0x800 }, raw(1, 8, '00000009'), raw(1, 33, '00000003'), raw(1, 107, '00000010')], [
+    { type: 'APPLY_ACTIONS', actions: [{ type: 'SET_FIELD', field: raw(1, 33, '00000005') }, { type: 'SET_FIELD', field: raw(1, 8, '00001234') }, { type: 'SET_FIELD', field: raw(1, 15, '00000003') }] },
+  ]))), ' cookie=0x5, table=3, priority=7,pkt_mark=0x3,ct_mark=0x10,ip,reg8=0x9 actions=set_field:0x5->pkt_mark,set_field:0x1234->reg8,set_field:0x3->reg15');
 });
 
 void test('diff by identity (table, priority, match): missing, extra, changed actions or cookie', () => {

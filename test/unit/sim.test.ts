@@ -229,6 +229,9 @@ void describe('FlowSim refuses flows a switch would refuse', () => {
     ['move beyond the field', flow(0, 1, [], [{ type: 'APPLY_ACTIONS', actions: [{ type: 'NX_REG_MOVE', src: 'reg0', dst: 'reg1', nBits: 16, srcOfs: 20, dstOfs: 0 }] }]), 'OFPBAC_BAD_SET_ARGUMENT'],
     ['a MAC that is not one', flow(0, 1, [{ field: 'eth_src', value: 'aa:bb' }], drop), 'OFPBMC_BAD_VALUE'],
     ['priority out of range', flow(0, 70000, [], drop), 'OFPFMFC_BAD_PRIORITY'],
+    // A foreign flow's set_field:5->pkt_mark decodes to a raw OXM: refused by name, not a crash.
+    ['set_field of a raw field (pkt_mark)', flow(0, 1, [], [{ type: 'APPLY_ACTIONS', actions: [{ type: 'SET_FIELD', field: { field: 'raw', oxmClass: 1, oxmField: 33, hasMask: false, payload: new Uint8Array([0, 0, 0, 5]) } }] }]), 'OFPBAC_BAD_SET_TYPE'],
+    ['write_actions set_field of a raw field (reg8)', flow(0, 1, [], [{ type: 'WRITE_ACTIONS', actions: [{ type: 'SET_FIELD', field: { field: 'raw', oxmClass: 1, oxmField: 8, hasMask: false, payload: new Uint8Array([0, 0, 0, 9]) } }] }]), 'OFPBAC_BAD_SET_TYPE'],
   ];
   for (const [name, f, code] of cases) {
     void it(name, () => {
