@@ -14,9 +14,13 @@ const HELP = `usage: bumless tenant <action> [options]
   delete NAME                 delete a tenant without networks and revoke its tokens (admin token)
   token create NAME [--description TEXT]   another token for the tenant (shown only once)
   token list NAME             the tenant's token ids
-  token revoke NAME ID        revoke a token
-  token import NAME TOKEN     (admin) make a token created on another agent valid on this agent too:
-                              tokens are kept per agent, so install a tenant's token on every agent it uses
+  token revoke NAME ID        revoke a token (on every agent)
+  token import NAME TOKEN     (admin) install a token the cluster does not know yet; a token made by
+                              any agent already works on every agent once the mesh has carried it, and
+                              importing it again changes nothing
+
+Tokens replicate between agents (only their salted scrypt hashes): create a tenant's token once, on any
+agent, and use it against whichever agent holds the tenant's ports.
 
 examples:
   bumless tenant create acme --max-endpoints 500 --token-file /var/lib/bumless/admin-token
@@ -57,8 +61,10 @@ async function tokenAction(positionals: string[], values: Record<string, unknown
       const token = need(positionals, 3, 'the TOKEN to install (as printed by tenant create on another agent)');
       const description = str(values.description);
       const res = await client.request<{ info: TokenInfo }>('POST', base, { token, ...(description ? { description } : {}) });
-      if (json) printJson(res.body.info);
-      else console.log(`token ${res.body.info.id} of tenant ${name} installed on this agent`);
+      const existing = res.status === 200;
+      if (json) printJson({ ...res.body.info, alreadyKnown: existing });
+      else if (existing) console.log(`token ${res.body.info.id} of tenant ${name} is already valid on every agent (tokens replicate); nothing to do`);
+      else console.log(`token ${res.body.info.id} of tenant ${name} installed; the mesh carries it to every agent`);
       return 0;
     }
     case 'revoke': {

@@ -118,11 +118,14 @@ void describe('bumless client commands', () => {
     const foreign = `bl.0123456789abcdef.${'Q'.repeat(43)}`;
     const imp = await run(['tenant', 'token', 'import', 'acme', foreign, ...admin]);
     assert.equal(imp.code, 0, imp.err);
-    assert.equal(imp.out, 'token 0123456789abcdef of tenant acme installed on this agent');
+    assert.equal(imp.out, 'token 0123456789abcdef of tenant acme installed; the mesh carries it to every agent');
     assert.equal((await run(['tenant', 'show', 'acme', '--api', ctx.api.url, '--token', foreign])).code, 0);
     const again = await run(['tenant', 'token', 'import', 'acme', foreign, ...admin]);
-    assert.equal(again.code, 1);
-    assert.match(again.err, /already exists on this agent; revoke it first/);
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /already valid on every agent \(tokens replicate\); nothing to do/);
+    const forged = await run(['tenant', 'token', 'import', 'acme', `bl.0123456789abcdef.${'R'.repeat(43)}`, ...admin]);
+    assert.equal(forged.code, 1);
+    assert.match(forged.err, /already used by another token or tenant/);
     assert.equal((await run(['tenant', 'create', 'shortlived', ...admin])).code, 0);
     const gone = await run(['tenant', 'delete', 'shortlived', '--json', ...admin]);
     assert.equal(gone.code, 0, gone.err);
