@@ -56,9 +56,14 @@ void describe('bumless demo --json', () => {
     assert.deepEqual(s.tenants.map((t) => t.name), ['tenant-a', 'tenant-b']);
     assert.notEqual(s.tenants[0]?.vni, s.tenants[1]?.vni);
     for (const t of s.tenants) {
-      assert.deepEqual(Object.keys(t.tokens).sort(), ['h1', 'h2', 'h3']);
-      assert.equal(t.tokens.h1, t.token);
+      // One token per tenant, made on h1: the summary has no per-host tokens any more.
+      assert.match(t.token, /^bl\.[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/);
+      assert.deepEqual(Object.keys(t).sort(), ['name', 'network', 'token', 'vni']);
     }
+    assert.notEqual(s.tenants[0]?.token, s.tenants[1]?.token);
+    // Those h1 tokens read the networks on h2 and h3 (after replication) and registered the containers there.
+    for (const h of ['h2', 'h3']) assert.match(r.stderr, new RegExp(`${h}: both networks arrived; the tenants' h1 tokens are valid here`));
+    assert.match(r.stderr, /h3 \(tenant-a, 10\.10\.10\.3, aa:aa:aa:aa:aa:03\) on h3: 201/);
     assert.equal(s.containers.length, 6);
     for (const [n, host] of ['h1', 'h2', 'h3'].entries()) {
       const here = s.containers.filter((c) => c.host === host);
