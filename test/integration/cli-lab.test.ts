@@ -1,5 +1,5 @@
 // The `bumless` client commands against real agents in a two-host lab (real Open vSwitch, real mesh):
-// tenant, token import, network, endpoint, status, flows (--ovs compared line by line with ovs-ofctl
+// tenant, tokens replicated between agents (import a no-op, revocation everywhere), network, endpoint, status, flows (--ovs compared line by line with ovs-ofctl
 // dump-flows, --diff), trace (ofproto/trace), tenant isolation, /metrics counting dropped broadcasts, and
 // a duplicate-MAC alarm shown with its id and cleared with `bumless alarm clear`.
 // The CLI runs inside each host's namespace (the API listens on the host's underlay address), from the
@@ -47,12 +47,15 @@ void describe('bumless CLI against running agents', () => {
     await Lab.down(name);
   });
 
-  void it('creates a tenant on h1, installs its token on h2, and registers one endpoint per host', async () => {
+  void it('creates a tenant on h1, uses its token on h2 once replicated, and registers one endpoint per host', async () => {
     const t = await cli('h1', ['tenant', 'create', 'acme']);
     assert.equal(t.code, 0, t.err);
     tenantToken = /^(bl\.[0-9a-f]{16}\.\S{43})$/m.exec(t.out)![1]!;
+    // Tokens replicate with the tenant: no import on h2, and the old import step is a harmless no-op.
+    await until('acme\'s token valid on h2', async () => ((await cli('h2', ['tenant', 'show', 'acme'], tenantToken)).code === 0 ? true : undefined));
     const imp = await cli('h2', ['tenant', 'token', 'import', 'acme', tenantToken]);
     assert.equal(imp.code, 0, imp.err);
+    assert.match(imp.out, /already valid on every agent/);
     const n = await cli('h1', ['network', 'create', 'web', '--cidr', '10.10.10.0/24'], tenantToken);
     assert.equal(n.code, 0, n.err);
     assert.match(n.out, /^network acme\/web created: VNI \d+, 10\.10\.10\.0\/24, vxlan$/);
@@ -78,6 +81,22 @@ void describe('bumless CLI against running agents', () => {
     const del = await cli('h1', ['endpoint', 'delete', 'acme/web/aa:aa:aa:aa:aa:01'], other);
     assert.equal(del.code, 1);
     assert.equal((await cli('h1', ['endpoint', 'show', 'acme/web/aa:aa:aa:aa:aa:01'], tenantToken)).code, 0);
+  });
+
+  void it('a token made on h2 works on h1; revoked on h1, it is refused on h2 too', async () => {
+    const c = await cli('h2', ['tenant', 'token', 'create', 'acme', '--description', 'h2', '--json']);
+    assert.equal(c.code, 0, c.err);
+    const made = JSON.parse(c.out) as { token: string; info: { id: string } };
+    await until('the h2 token valid on h1', async () => ((await cli('h1', ['network', 'show', 'acme/web'], made.token)).code === 0 ? true : undefined));
+    const l = await cli('h1', ['tenant', 'token', 'list', 'acme', '--json']);
+    assert.ok((JSON.parse(l.out) as Array<{ id: string; description?: string }>).some((x) => x.id === made.info.id && x.description === 'h2'), l.out);
+    const rv = await cli('h1', ['tenant', 'token', 'revoke', 'acme', made.info.id], made.token);
+    assert.equal(rv.code, 0, rv.err);
+    await until('the revocation on h2', async () => ((await cli('h2', ['network', 'show', 'acme/web'], made.token)).code === 1 ? true : undefined));
+    const refused = await cli('h2', ['network', 'list'], made.token);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /not valid/);
+    assert.equal((await cli('h2', ['network', 'show', 'acme/web'], tenantToken)).code, 0, 'the other acme token is untouched');
   });
 
   void it('status, and flows --ovs equal to ovs-ofctl dump-flows; --diff finds nothing', async () => {
