@@ -3,8 +3,9 @@
 # tenant-a and j<N> in tenant-b, both 10.10.10.<N>/24 with MAC aa:aa:aa:aa:aa:0<N> (the same address
 # in both tenants). The containers are made with the lab's recipe (vagrant/lib/ovs-host.sh container-add).
 # The host given --create-tenants creates the tenants and their networks; the others wait for the mesh
-# to bring them. Tenant tokens are kept by each agent, so each host makes its own (with its admin token)
-# and keeps it in TOKENS_DIR/<tenant>.token. Idempotent: a second run changes nothing.
+# to bring them. Each host makes its own tenant token (with its admin token) and keeps it in
+# TOKENS_DIR/<tenant>.token: tokens replicate, so any of them works on every agent, but a token file per
+# VM keeps the VMs independent of each other. Idempotent: a second run changes nothing.
 #
 # usage: demo-containers.sh --index N --api http://192.168.56.11:8080 [--create-tenants yes]
 #          [--encap vxlan] [--token-file /var/lib/bumless/admin.token] [--tokens-dir /etc/bumless/tokens]
