@@ -3,7 +3,7 @@
 // (durations and counters removed), so these tests compare against the real tool, not against our idea of it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Instruction, Match } from 'node-openflow';
+import type { Instruction, Match, OxmRaw } from 'node-openflow';
 import { actionToOvs, flowView, matchToOvs } from '../../src/api/ovs-text.js';
 import type { CodecFlow } from '../../src/api/ovs-text.js';
 import { diffFlows, dumpFlowsLine } from '../../src/api/ovs-format.js';
@@ -162,7 +162,7 @@ void test('raw match fields Open vSwitch names print with its names, values and 
 });
 
 void test('set_field of a raw field prints as ovs-ofctl prints it (pkt_mark, reg8-15, xreg), else as a raw target', () => {
-  const set = (field: ReturnType<typeof raw>) => actionToOvs({ type: 'SET_FIELD', field });
+  const set = (field: OxmRaw) => actionToOvs({ type: 'SET_FIELD', field });
   assert.equal(set(raw(1, 33, '00000005')), 'set_field:0x5->pkt_mark');
   assert.equal(set(raw(1, 12, '00001234')), 'set_field:0x1234->reg12');
   assert.equal(set(raw(0x8001, 2, '0000000100000002')), 'set_field:0x100000002->xreg2');
