@@ -490,6 +490,12 @@ export class Lab {
   private async ensureUnderlay(): Promise<void> {
     const ns = this.current.underlay.ns;
     if (!namespaceExists(ns)) await run('underlay', ['ip', 'netns', 'add', ns]);
+    // The underlay namespace is a plain Linux bridge for IPv4 tunnels: without IPv6 its bridge and ports
+    // add no router solicitations or MLD reports of their own to what crosses the underlay. Set before
+    // the bridge and the host links exist, so they are created without it ("default"; "all" for a rerun).
+    if (existsSync('/proc/sys/net/ipv6')) {
+      await run('underlay', ['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    }
     injectFailure('underlay', 'underlay');
     const hasBridge = await run('underlay', ['ip', '-n', ns, 'link', 'show', UNDERLAY_BRIDGE], { check: false });
     if (hasBridge.exitCode !== 0) await run('underlay', ['ip', '-n', ns, 'link', 'add', UNDERLAY_BRIDGE, 'type', 'bridge']);

@@ -3,7 +3,7 @@
 // TCP through the tunnel, and a `down` that leaves nothing behind.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { ENCAPS, ENCAP_OVERHEAD, Lab } from '../../src/lab/index.js';
 import type { Encap, LabStatus } from '../../src/lab/index.js';
@@ -113,6 +113,22 @@ for (const encap of ENCAPS) {
       for (const c of status.containers) assert.ok(c.ofport !== null && c.ofport > 0, `${c.name} has an ofport on br-int`);
       // fail_mode=secure and no flows: nothing crosses yet.
       assert.equal(await ping(lab, { container: 'c1' }, '10.1.0.2', 1), false);
+    });
+
+    void it('the lab\'s own Linux interfaces have no IPv6 (no router solicitations of their own); containers keep theirs', async () => {
+      const v6 = async (where: { host: string } | { container: string }, dev: string) => {
+        const off = (await lab.exec(where, ['cat', `/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`])).stdout.trim();
+        const addrs = (await lab.exec(where, ['ip', '-6', '-o', 'addr', 'show', 'dev', dev])).stdout.trim();
+        return { off, addrs };
+      };
+      const c1 = lab.container('c1');
+      for (const dev of ['phy0', 'br-phy', c1.port]) assert.deepEqual(await v6({ host: c1.host }, dev), { off: '1', addrs: '' }, `${c1.host} ${dev}`);
+      const bridge = execFileSync('ip', ['netns', 'exec', status.underlay.ns, 'cat', '/proc/sys/net/ipv6/conf/br0/disable_ipv6'], { encoding: 'utf8' });
+      assert.equal(bridge.trim(), '1', 'the underlay bridge');
+      // The container's eth0 keeps a link-local address: its IPv6 multicast is the pipeline's to drop.
+      const eth0 = await v6({ container: 'c1' }, 'eth0');
+      assert.equal(eth0.off, '0');
+      assert.match(eth0.addrs, /inet6 fe80::/);
     });
 
     void it(`containers ping across hosts through ${encap} with static flows`, async () => {

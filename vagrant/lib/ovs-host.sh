@@ -66,6 +66,18 @@ in_ns() {
 
 vsctl() { ovs-vsctl --db="$DB" --timeout=30 "$@"; }
 
+# Lab only (--netns): the host namespace's own Linux interfaces (the underlay veth, br-phy, the host-side
+# ends of container veths) need no IPv6, and with it each sends router solicitations and MLD reports of
+# its own that never pass br-int: into the underlay, or straight into a container. Disabled before the
+# link comes up, so not even the first one leaves. Containers' eth0 keep IPv6 (the pipeline must drop
+# their multicast); a Vagrant VM's interfaces are left as its system configured them.
+no_ipv6() {
+  [ -n "$NETNS" ] || return 0
+  in_ns test -e "/proc/sys/net/ipv6/conf/$1/disable_ipv6" || return 0
+  # The slash form keeps a dot in an interface name from being read as a separator.
+  in_ns sysctl -qw "net/ipv6/conf/$1/disable_ipv6=1"
+}
+
 # A pidfile names a live daemon of DIR only if that process's command line mentions DIR: a stale
 # pidfile whose number was reused by an unrelated process must not count (or be killed).
 alive() {
@@ -127,9 +139,11 @@ case "$sub" in
     vsctl --may-exist add-br br-phy -- set bridge br-phy datapath_type="$DATAPATH"
     if [ -n "$PHY_DEV" ]; then
       in_ns ip -4 addr flush dev "$PHY_DEV"
+      no_ipv6 "$PHY_DEV"
       in_ns ip link set "$PHY_DEV" up
       vsctl --may-exist add-port br-phy "$PHY_DEV"
     fi
+    no_ipv6 br-phy
     in_ns ip addr replace "$IP" dev br-phy
     in_ns ip link set br-phy up
     # fail_mode=secure: without a controller, or when it goes away, keep the flows and never fall back
@@ -171,6 +185,7 @@ case "$sub" in
     ip -n "$CNS" link set eth0 up
     in_ns ip link set "$PORT" mtu "$MTU"
     in_ns ethtool -K "$PORT" tx off >/dev/null
+    no_ipv6 "$PORT"
     in_ns ip link set "$PORT" up
     vsctl --may-exist add-port "$BRIDGE" "$PORT" -- set interface "$PORT" \
       external_ids:iface-id="${IFACE_ID:-$CNS}" external_ids:attached-mac="$MAC"
