@@ -6,6 +6,7 @@ import { canonicalFieldRef } from 'node-openflow';
 import type { FlowView } from '../api/ports.js';
 import { flowView as ovsFlowView } from '../api/ovs-text.js';
 import type { Flow } from '../reconcile/table.js';
+import type { UndecodableFlow } from '../switch/codec.js';
 import type { Action, Instruction } from '../reconcile/oftypes.js';
 
 export interface FlowCounters {
@@ -27,8 +28,9 @@ function namedInstruction(i: Instruction): Instruction {
   return { ...i, actions: i.actions.map(namedAction) };
 }
 
-export function flowView(f: Flow, stats?: FlowCounters): FlowView {
+export function flowView(f: Flow & { undecodable?: UndecodableFlow }, stats?: FlowCounters): FlowView {
   return ovsFlowView({
+    ...(f.undecodable ? { undecodable: f.undecodable } : {}),
     tableId: f.tableId,
     priority: f.priority,
     cookie: f.cookie,

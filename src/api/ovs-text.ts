@@ -392,6 +392,8 @@ export interface CodecFlow {
   byteCount?: bigint;
   durationSec?: number;
   durationNsec?: number;
+  /** Set on a dumped flow whose instructions the codec cannot decode (src/switch/codec.ts). */
+  undecodable?: { error: string; instructions: Uint8Array };
 }
 
 /** The API's JSON view of a codec flow (what FlowsPort.flows() returns). */
@@ -401,7 +403,8 @@ export function flowView(f: CodecFlow): FlowView {
     priority: f.priority,
     cookie: hex(f.cookie),
     match: matchToOvs(f.match),
-    actions: instructionsToOvs(f.instructions),
+    // Not "drop": the flow has instructions, only not ones the codec can read; show their bytes.
+    actions: f.undecodable ? `undecodable(0x${Buffer.from(f.undecodable.instructions).toString('hex')})` : instructionsToOvs(f.instructions),
     ...(f.packetCount === undefined ? {} : { packets: Number(f.packetCount) }),
     ...(f.byteCount === undefined ? {} : { bytes: Number(f.byteCount) }),
     ...(f.durationSec === undefined ? {} : { durationSec: f.durationSec + (f.durationNsec ?? 0) / 1e9 }),

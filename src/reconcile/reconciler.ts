@@ -11,17 +11,17 @@
 //   the switch named is set aside until its desired form changes, and the tables are re-dumped.
 import { EventEmitter } from 'node:events';
 import { realTimers, type TimerHandle, type Timers } from '../switch/clock.js';
-import type { BundleResult, Logger, OfpErrorRecord } from '../switch/session.js';
-import { cookieGeneration, isOwnCookie, newestGeneration, nextGeneration } from './cookie.js';
+import type { BundleResult, DumpedFlow, Logger, OfpErrorRecord } from '../switch/session.js';
+import { cookieData, cookieGeneration, isOwnCookie, newestGeneration, nextGeneration } from './cookie.js';
 import { applyChanges, changeToFlowMod, diffTables, type Change, type DiffSummary } from './diff.js';
 import { flowKey } from './identity.js';
 import { FlowTable, type DesiredFlow } from './table.js';
-import type { FlowModBody, FlowStats, Match } from './oftypes.js';
+import type { FlowModBody, Match } from './oftypes.js';
 
 /** What the reconciler needs from the switch session (OpenFlowSession implements it). */
 export interface FlowSwitch {
   readonly state: string;
-  dumpFlows(filter?: object, timeoutMs?: number): Promise<FlowStats[]>;
+  dumpFlows(filter?: object, timeoutMs?: number): Promise<DumpedFlow[]>;
   bundle(mods: readonly FlowModBody[], opts?: { timeoutMs?: number }): Promise<BundleResult>;
   on(event: 'connected' | 'disconnected', cb: () => void): unknown;
   off(event: 'connected' | 'disconnected', cb: () => void): unknown;
@@ -271,10 +271,21 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     this.#dumps++;
     this.#installed.clear();
     const gens: number[] = [];
+    let undecodable = 0;
     for (const f of flows) {
-      this.#installed.put({ tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie });
+      if (f.undecodable) {
+        // Its instructions are unknown: an instruction key no desired flow has, so a desired flow with
+        // this identity is rewritten and a foreign one deleted by identity (DELETE_STRICT, its match).
+        undecodable++;
+        const flow = { tableId: f.tableId, priority: f.priority, match: f.match, instructions: [], cookie: f.cookie, undecodable: f.undecodable };
+        const ikey = `undecodable:${Buffer.from(f.undecodable.instructions).toString('hex')}`;
+        this.#installed.putEntry({ key: flowKey(f.tableId, f.priority, f.match), flow, ikey, cdata: cookieData(f.cookie) });
+      } else {
+        this.#installed.put({ tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie });
+      }
       if (isOwnCookie(f.cookie)) gens.push(cookieGeneration(f.cookie));
     }
+    if (undecodable > 0) this.#log.warn({ undecodable }, 'installed flows with instructions the codec cannot decode: replaced or deleted by identity');
     // Continue after the newest generation on the switch, so a restarted agent never reuses one.
     const newest = newestGeneration(gens);
     if (this.#generation === 0 || (newest !== 0 && newestGeneration([newest, this.#generation]) === newest)) this.#generation = newest;

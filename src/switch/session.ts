@@ -6,14 +6,14 @@
 // Time comes from an injected Timers, the byte stream from an injected Connector: unit tests run the
 // whole state machine against an in-memory switch with a fake clock.
 import { EventEmitter } from 'node:events';
-import { decodeMessage, encodeMessage, encodeMessages, newFramer, type Framer } from './codec.js';
+import { decodeFlowReplyPerEntry, decodeMessage, encodeMessage, encodeMessages, newFramer, type DumpedFlow, type Framer } from './codec.js';
+export type { DumpedFlow, UndecodableFlow } from './codec.js';
 import { realTimers, type TimerHandle, type Timers } from './clock.js';
 import { SwitchError } from './errors.js';
 import { describeTarget, netConnector, type ByteStream, type Connector, type OpenFlowTarget } from './transport.js';
 import type {
   BundleFlag,
   FlowModBody,
-  FlowStats,
   FlowStatsRequest,
   Instruction,
   Match,
@@ -84,6 +84,11 @@ export interface SessionStatus {
   lastFailure?: { at: number; reason: string };
   errors: { total: number; byType: Record<string, number>; recent: OfpErrorRecord[] };
   decodeErrors: number;
+  /**
+   * Flow entries of FLOW dumps the codec could not decode whole: kept without instructions (still
+   * deletable by identity) or, when even the match was unreadable, left out. Counted per dump.
+   */
+  undecodableFlows: number;
   ports: number;
 }
 
@@ -169,6 +174,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   #errorTotal = 0;
   readonly #errorsByType: Record<string, number> = {};
   #decodeErrors = 0;
+  #undecodableFlows = 0;
 
   constructor(opts: SessionOptions) {
     super();
@@ -219,6 +225,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       ...(this.#lastFailure && { lastFailure: this.#lastFailure }),
       errors: { total: this.#errorTotal, byType: { ...this.#errorsByType }, recent: [...this.#errorRing] },
       decodeErrors: this.#decodeErrors,
+      undecodableFlows: this.#undecodableFlows,
       ports: this.#portsByName.size,
     };
   }
@@ -469,6 +476,11 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       try {
         msg = decodeMessage(frame);
       } catch (err) {
+        const perEntry = this.#decodeFlowReply(frame, err as Error);
+        if (perEntry) {
+          this.#dispatch(perEntry);
+          continue;
+        }
         this.#decodeErrors++;
         const xid = frame.length >= 8 ? frame.readUInt32BE(4) : -1;
         this.#log.warn({ err: (err as Error).message, xid, type: frame[1] }, 'cannot decode a message from the switch');
@@ -478,6 +490,27 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       }
       this.#dispatch(msg);
     }
+  }
+
+  /**
+   * A FLOW stats reply with one flow the codec cannot read (a foreign flow with an action it does not
+   * know) is decoded entry by entry, so the dump still lists every other flow and that one by identity.
+   */
+  #decodeFlowReply(frame: Buffer, err: Error): OFMessage | undefined {
+    const r = decodeFlowReplyPerEntry(frame);
+    if (!r) return undefined;
+    const n = r.undecodable.length + r.lost.length;
+    this.#undecodableFlows += n;
+    this.#log.warn(
+      {
+        err: err.message,
+        xid: r.msg.xid,
+        kept: r.undecodable.map((f) => ({ table: f.tableId, priority: f.priority, cookie: `0x${f.cookie.toString(16)}`, error: f.undecodable?.error })),
+        lost: r.lost,
+      },
+      `${n} flow(s) in a FLOW dump cannot be decoded; ${r.undecodable.length} kept by identity (no instructions), ${r.lost.length} left out`,
+    );
+    return r.msg;
   }
 
   #dispatch(msg: OFMessage): void {
@@ -653,10 +686,14 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   }
 
   /** Every installed flow, optionally filtered (default: all tables, all cookies). */
-  async dumpFlows(filter: Partial<FlowStatsRequest> = {}, timeoutMs = this.#o.requestTimeoutMs): Promise<FlowStats[]> {
+  /**
+   * Every installed flow, optionally filtered (default: all tables, all cookies). A flow whose
+   * instructions the codec cannot decode comes back with `undecodable` set and no instructions.
+   */
+  async dumpFlows(filter: Partial<FlowStatsRequest> = {}, timeoutMs = this.#o.requestTimeoutMs): Promise<DumpedFlow[]> {
     const body: FlowStatsRequest = { tableId: 'ALL', outPort: 'ANY', outGroup: 'ANY', cookie: 0n, cookieMask: 0n, match: [], ...filter };
     const parts = await this.multipart({ type: 'MULTIPART_REQUEST', mpType: 'FLOW', flags: [], body }, timeoutMs);
-    const out: FlowStats[] = [];
+    const out: DumpedFlow[] = [];
     for (const m of parts) if (m.type === 'MULTIPART_REPLY' && m.mpType === 'FLOW') for (const f of m.body) out.push(f);
     return out;
   }
