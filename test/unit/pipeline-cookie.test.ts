@@ -75,4 +75,10 @@ void describe('formatFlow', () => {
     );
     assert.match(formatFlow({ tableId: 0, priority: 5, cookie: 0n, match: [{ field: 'eth_type', value: 0x0806 }], instructions: [] }), /eth_type=0x0806 actions=drop$/);
   });
+
+  void it('shows a set_field of a raw field (one the codec does not name) with its bytes and target', () => {
+    const pktMark = { field: 'raw' as const, oxmClass: 1, oxmField: 33, hasMask: false, payload: new Uint8Array([0, 0, 0, 5]) };
+    const line = formatFlow({ tableId: 3, priority: 7, cookie: 0n, match: [], instructions: [{ type: 'APPLY_ACTIONS', actions: [{ type: 'SET_FIELD', field: pktMark }] }] });
+    assert.match(line, / actions=set_field:0x00000005->raw\(1:33\)$/);
+  });
 });
