@@ -180,7 +180,7 @@ export function ryuAction(v: unknown): Action {
     case 'OFPActionSetNwTtl': return { type: 'SET_NW_TTL', nwTtl: num(a.nw_ttl) };
     case 'OFPActionSetQueue': return { type: 'SET_QUEUE', queueId: num(a.queue_id) };
     case 'OFPActionGroup': return { type: 'GROUP', groupId: num(a.group_id) };
-    case 'OFPActionSetField': return { type: 'SET_FIELD', field: ryuOxm(a.field) } as Action;
+    case 'OFPActionSetField': return { type: 'SET_FIELD', field: ryuOxm(a.field) };
     case 'OFPActionExperimenterUnknown':
       return { type: 'EXPERIMENTER', experimenter: num(a.experimenter), data: b64(a.data) };
     case 'NXActionUnknown': {
