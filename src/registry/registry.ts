@@ -180,14 +180,24 @@ export function seqNewer(a: number, b: number): boolean {
  * lower VTEP IP wins; the same VTEP re-announcing is ordered by HLC.
  */
 export function endpointBeats(a: EndpointRecord, b: EndpointRecord): boolean {
-  if (a.value.seq !== b.value.seq) {
-    if (seqNewer(a.value.seq, b.value.seq)) return true;
-    if (seqNewer(b.value.seq, a.value.seq)) return false;
-  }
-  const v = compareIpv4(a.value.vtep, b.value.vtep);
-  if (v !== 0) return v < 0;
-  if (a.value.hostId !== b.value.hostId) return a.value.hostId < b.value.hostId;
+  const c = compareEndpointValues(a.value, b.value);
+  if (c !== 0) return c < 0;
   return compareHlc(a.hlc, b.hlc) > 0;
+}
+
+/**
+ * The part of endpointBeats that needs only the endpoint values (the pipeline uses it, so the
+ * switch and the registry pick the same copy): negative when a wins, positive when b wins, 0 when
+ * sequence number, VTEP and host are all equal.
+ */
+export function compareEndpointValues(a: Pick<Endpoint, 'seq' | 'vtep' | 'hostId'>, b: Pick<Endpoint, 'seq' | 'vtep' | 'hostId'>): number {
+  if (a.seq !== b.seq) {
+    if (seqNewer(a.seq, b.seq)) return -1;
+    if (seqNewer(b.seq, a.seq)) return 1;
+  }
+  const v = compareIpv4(a.vtep, b.vtep);
+  if (v !== 0) return v;
+  return a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0;
 }
 
 /** A record version's identity, "origin:counter" (what pruneAfterFullSync compares). */
