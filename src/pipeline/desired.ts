@@ -6,6 +6,7 @@
 // agent can recompute just the networks an event touched (planNetwork) and merge (mergeFlows); the
 // result equals a full recompute (planPipeline), which test/unit/pipeline-incremental.test.ts checks.
 import type { Endpoint, Network } from '../registry/model.js';
+import { compareEndpointValues } from '../registry/registry.js';
 import type { Action, Instruction, Match } from './of.js';
 import { makeCookie, type FlowKindName } from './cookie.js';
 import { fromBits, matchText, toBits } from './fields.js';
@@ -106,8 +107,8 @@ export function globalFlows(): DesiredFlow[] {
 
 /**
  * Picks one endpoint per MAC (the registry key) and orders them: the highest MAC-mobility sequence
- * number wins (RFC 7432 section 15, compared with 32-bit wrap-around), so two copies of a moving
- * endpoint never both get flows.
+ * number wins (RFC 7432 section 15, compared with 32-bit wrap-around; on a tie the lower VTEP IP,
+ * as in the registry), so two copies of a moving endpoint never both get flows.
  */
 function uniqueByMac(endpoints: readonly Endpoint[], problems: PipelineProblem[], key: string): Endpoint[] {
   const byMac = new Map<string, Endpoint>();
@@ -118,19 +119,14 @@ function uniqueByMac(endpoints: readonly Endpoint[], problems: PipelineProblem[]
       byMac.set(mac, e);
       continue;
     }
-    // Equal sequence numbers: host id, then the whole record, so input order never decides.
-    const newer =
-      seqNewer(e.seq, cur.seq) ||
-      (e.seq === cur.seq && (e.hostId < cur.hostId || (e.hostId === cur.hostId && JSON.stringify(e) < JSON.stringify(cur))));
+    // The registry's own order (sequence number, then lower VTEP, then host id), so the switch
+    // forwards to the copy the registry calls active; the whole record last, so input order never decides.
+    const c = compareEndpointValues(e, cur);
+    const newer = c < 0 || (c === 0 && JSON.stringify(e) < JSON.stringify(cur));
     problems.push({ network: key, endpoint: mac, message: `two entries for MAC ${mac} (hosts ${cur.hostId} and ${e.hostId}); using the one on ${newer ? e.hostId : cur.hostId}` });
     if (newer) byMac.set(mac, e);
   }
   return [...byMac.values()].sort((a, b) => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0));
-}
-
-function seqNewer(a: number, b: number): boolean {
-  const d = (a - b) >>> 0;
-  return d !== 0 && d < 0x80000000;
 }
 
 /**

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUM_DROP_KINDS, cookieKind, cookieVni, desiredFlows, flowIdentity, planPipeline, TABLES } from '../../src/pipeline/index.js';
 import type { FlowKindName } from '../../src/pipeline/index.js';
+import { compareEndpointValues } from '../../src/registry/registry.js';
 import { BROADCAST_MAC, ETH_TYPE, arpReply, arpRequest, ipv4Frame, ipv6Frame } from '../../src/sim/index.js';
 import type { Frame, SimResult, FlowSim } from '../../src/sim/index.js';
 import { HOST, IP, MAC, NET_A, NET_B, PORT_A, PORT_B, TUNNEL_PORT, VTEP, classicEndpoints, classicInput, endpoint, network, noisyFrames, simFor } from './pipeline-fixtures.js';
@@ -386,6 +387,23 @@ void describe('pipeline output properties', () => {
     const classify = sim.process({ inPort: PORT_A, frame: ipv4Frame({ src: MAC(1), dst: MAC(3), srcIp: IP(1), dstIp: IP(3) }) });
     assert.equal(cookieVni(classify.matchedFlows[0]!.cookie), 10, 'the lower VNI keeps the port');
     assert.deepEqual(desiredFlows({ ...input, endpoints: [...endpoints].reverse() }), plan.flows);
+  });
+
+  void it('breaks a sequence-number tie the registry\'s way: the lower VTEP IP wins, whatever the host ids', () => {
+    // host-a sorts first by id but has the numerically higher VTEP (.20 > .5, though "20" < "5" as text).
+    const copy = (hostId: string, vtep: string) => ({ ...endpoint({ net: 'a/net', mac: MAC(9), ips: [IP(9)], host: 2, port: 'h9', seq: 7 }), hostId, vtep });
+    const a = copy('host-a', '192.168.100.20');
+    const z = copy('host-z', '192.168.100.5');
+    assert.ok(compareEndpointValues(z, a) < 0, 'the registry prefers the lower VTEP');
+    for (const order of [
+      [a, z],
+      [z, a],
+    ]) {
+      const input = classicInput(1, { endpoints: [...classicEndpoints(), ...order] });
+      const r = simFor(input).process({ inPort: PORT_A, frame: ipv4Frame({ src: MAC(1), dst: MAC(9), srcIp: IP(1), dstIp: IP(9) }) });
+      assert.deepEqual(r.outputs.map((o) => o.tunnel), [{ dst: '192.168.100.5', id: 10n }]);
+      assert.ok(planPipeline(input).problems.some((p) => /using the one on host-z/.test(p.message)));
+    }
   });
 
   void it('loads into the simulator, which checks prerequisites and goto order like a switch', () => {
