@@ -143,6 +143,7 @@ export class Agent {
         gracefulRestartMs: config.mesh.gracefulRestartMs,
         tombstoneTtlMs: config.registry.tombstoneTtlMs,
         duplicate: { moves: config.registry.duplicateMoves, windowMs: config.registry.duplicateWindowMs },
+        maxClockSkewMs: config.registry.maxClockSkewMs,
       });
       const s = registry.stats();
       log.info({ tenants: s.tenants, networks: s.networks, endpoints: s.endpoints.active }, 'registry loaded');

@@ -66,6 +66,7 @@ export const AgentConfig = z
         duplicateMoves: z.number().int().min(1).max(1_000_000).default(5).describe('duplicate detection: more than this many moves of one MAC within duplicateWindowMs freezes it'),
         duplicateWindowMs: z.number().int().min(1000).max(86_400_000).default(180_000).describe('duplicate detection window'),
         tombstoneTtlMs: z.number().int().min(60_000).default(86_400_000).describe('how long endpoint deletions are remembered; peers offline longer get a full resync'),
+        maxClockSkewMs: z.number().int().min(1000).max(86_400_000).default(60_000).describe('a replicated record whose clock time is more than this ahead of ours is refused and its session closed'),
       })
       .prefault({}),
     log: z

@@ -56,6 +56,7 @@ export const NotificationCode = z.enum([
   'hold-timer-expired',
   'connection-collision',
   'send-queue-overflow',
+  'clock-skew',
   'internal-error',
   'shutdown',
 ]);
@@ -74,6 +75,7 @@ export function closeCodeFor(code: NotificationCode): number {
   switch (code) {
     case 'host-id-mismatch':
     case 'not-authorized':
+    case 'clock-skew':
       return 1008;
     case 'shutdown':
     case 'connection-collision':

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry, ReplicateBatch, Timers } from '../registry/registry.js';
 import { recordDot } from '../registry/registry.js';
 import type { ReplicatedRecord, VersionVector } from '../registry/model.js';
+import { ClockSkewError } from '../registry/errors.js';
 import type { MeshMessage, NotificationCode, OpenMsg } from './protocol.js';
 import { PROTOCOL_VERSION, ProtocolError, SUPPORTED_VERSIONS, closeCodeFor, parseMessage } from './protocol.js';
 
@@ -84,7 +85,7 @@ export class PeerSession {
   peerReflector = false;
   readonly since: number = Date.now();
   lastError: string | undefined;
-  readonly counters = { framesIn: 0, framesOut: 0, recordsIn: 0, recordsOut: 0, rejected: 0 };
+  readonly counters = { framesIn: 0, framesOut: 0, recordsIn: 0, recordsOut: 0, rejected: 0, clockSkew: 0 };
 
   private readonly o: SessionOptions;
   private holdMs: number;
@@ -149,7 +150,11 @@ export class PeerSession {
       .then(() => this.handle(msg))
       .catch((err: unknown) => {
         if (err instanceof ProtocolError) this.close(err.code, err.message);
-        else {
+        else if (err instanceof ClockSkewError) {
+          // The registry refused the whole batch (and logged it); the peer hears why.
+          this.counters.clockSkew++;
+          this.close('clock-skew', err.message);
+        } else {
           this.o.log.error({ err, peer: this.peerHostId }, 'mesh: failed to apply a message');
           this.close('internal-error', (err as Error).message);
         }

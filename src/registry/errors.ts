@@ -2,7 +2,7 @@
 // (validation -> 400, not-found -> 404, conflict/frozen -> 409, quota -> 403/429 as it decides).
 import type { Endpoint } from './model.js';
 
-export type RegistryErrorCode = 'validation' | 'not-found' | 'conflict' | 'frozen' | 'quota';
+export type RegistryErrorCode = 'validation' | 'not-found' | 'conflict' | 'frozen' | 'quota' | 'clock-skew';
 
 export class RegistryError extends Error {
   constructor(
@@ -61,5 +61,27 @@ export class QuotaError extends RegistryError {
   constructor(message: string) {
     super('quota', message);
     this.name = 'QuotaError';
+  }
+}
+
+/**
+ * A replicated record carries a hybrid-clock time too far ahead of this agent's wall clock. Adopting
+ * it would drag every later local timestamp (and every agent that observes them) into the future for
+ * good, so the whole batch is refused and the session that carried it is closed.
+ */
+export class ClockSkewError extends RegistryError {
+  constructor(
+    readonly peer: string,
+    readonly origin: string,
+    readonly key: string,
+    /** How far the record's HLC wall time is ahead of local physical time, in ms. */
+    readonly aheadMs: number,
+    readonly maxSkewMs: number,
+  ) {
+    super(
+      'clock-skew',
+      `record ${key} from origin "${origin}" (via "${peer}") is ${aheadMs} ms ahead of this agent's clock, more than registry.maxClockSkewMs (${maxSkewMs} ms); synchronise the hosts' clocks (NTP) and the peer reconnects`,
+    );
+    this.name = 'ClockSkewError';
   }
 }

@@ -54,7 +54,16 @@ export class HybridClock {
     return { wall: this.wall, logical: this.logical, node: this.node };
   }
 
-  /** Moves the clock past a remote timestamp (receive rule), so later local events order after it. */
+  /** How far `remote` is ahead of local physical time (ms; 0 or negative when it is not). */
+  aheadOf(remote: Hlc): number {
+    return remote.wall - this.clock.now();
+  }
+
+  /**
+   * Moves the clock past a remote timestamp (receive rule), so later local events order after it.
+   * Callers bound the remote time first (Registry: registry.maxClockSkewMs): this rule adopts any
+   * wall time, so one far-future timestamp would otherwise stick to every clock that sees it.
+   */
   observe(remote: Hlc): void {
     const pt = this.clock.now();
     const wall = Math.max(this.wall, remote.wall, pt);

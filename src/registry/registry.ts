@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ConflictError, FrozenError, NotFoundError, QuotaError, ValidationError } from './errors.js';
+import { ClockSkewError, ConflictError, FrozenError, NotFoundError, QuotaError, ValidationError } from './errors.js';
 import { HybridClock, compareHlc, systemClock } from './hlc.js';
 import type { Clock } from './hlc.js';
 import { compareIpv4, ipInCidr } from './ip.js';
@@ -87,6 +87,8 @@ export interface RegistryStats {
   records: number;
   tombstones: number;
   alarms: number;
+  /** Remote batches refused because a record's HLC was too far ahead of our clock (since start). */
+  clockSkewRejected: number;
   staleHosts: string[];
   downHosts: string[];
   versionVector: VersionVector;
@@ -117,6 +119,8 @@ export interface RegistryOptions {
   tombstoneTtlMs?: number;
   /** Duplicate detection: more than `moves` moves within `windowMs` freezes the MAC. Default 5 / 180 s. */
   duplicate?: { moves: number; windowMs: number };
+  /** A remote record whose HLC wall time is more than this ahead of our clock is refused. Default 60 s. */
+  maxClockSkewMs?: number;
   /** Timer functions for the graceful-restart sweep; default the global ones (unref'd). */
   timers?: Timers;
 }
@@ -272,6 +276,8 @@ export class Registry {
   private readonly grMs: number;
   private readonly tombstoneTtlMs: number;
   private readonly dup: { moves: number; windowMs: number };
+  private readonly maxSkewMs: number;
+  private clockSkewRejected = 0;
   private readonly timers: Timers;
   private readonly emitter = new EventEmitter();
 
@@ -318,6 +324,7 @@ export class Registry {
     this.grMs = opts.gracefulRestartMs ?? 120_000;
     this.tombstoneTtlMs = opts.tombstoneTtlMs ?? 24 * 3600_000;
     this.dup = opts.duplicate ?? { moves: 5, windowMs: 180_000 };
+    this.maxSkewMs = opts.maxClockSkewMs ?? 60_000;
     this.timers = opts.timers ?? {
       setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
@@ -663,6 +670,7 @@ export class Registry {
       records: this.records.size,
       tombstones,
       alarms: this.alarms().length,
+      clockSkewRejected: this.clockSkewRejected,
       staleHosts: [...this.staleHosts.keys()].sort(),
       downHosts: [...this.downHosts].sort(),
       versionVector: { ...this.committedVv },
@@ -745,6 +753,17 @@ export class Registry {
    * merged into our vector after the records.
    */
   async applyRemote(records: ReplicatedRecord[], fromPeer: string, vouched?: VersionVector): Promise<{ applied: number; rejected: number }> {
+    // Checked before anything is applied, so a refused batch leaves no trace (and its vouched vector
+    // is not merged): the peer resends it on a later session, once the clocks agree.
+    for (const r of records) {
+      const ahead = this.hlc.aheadOf(r.hlc);
+      if (ahead > this.maxSkewMs) {
+        this.clockSkewRejected++;
+        const err = new ClockSkewError(fromPeer, r.origin, r.key, ahead, this.maxSkewMs);
+        this.log.error({ peer: fromPeer, origin: r.origin, key: r.key, aheadMs: ahead, maxClockSkewMs: this.maxSkewMs }, err.message);
+        throw err;
+      }
+    }
     const tx = this.begin();
     let applied = 0;
     let rejected = 0;

@@ -194,3 +194,25 @@ void test('UPDATE before OPEN and a second OPEN are state-machine errors', async
   await tick();
   assert.deepEqual(h2.ended, ['fsm-error']);
 });
+
+void test('an UPDATE with a record far ahead of our clock closes the session with clock-skew and applies nothing', async (t) => {
+  const h = await harness(t);
+  const b = await openNode('b', '10.0.0.2', new ManualClock(new ManualClock().t + 24 * 3600_000));
+  t.after(async () => {
+    await b.close();
+    removeDir(b.dir);
+  });
+  await b.registry.createTenant({ name: 'future' });
+  h.session.start();
+  h.session.receive(open());
+  h.session.receive(JSON.stringify({ type: 'update', records: b.registry.changesSince({}).records }));
+  await tick();
+  await h.node.registry.settled();
+  assert.deepEqual(h.ended, ['clock-skew']);
+  assert.equal(h.closes[0]?.code, 1008);
+  assert.equal(h.session.counters.clockSkew, 1);
+  const note = h.sent.map((s) => JSON.parse(s) as { type: string; code?: string; reason?: string }).find((m) => m.type === 'notification');
+  assert.equal(note?.code, 'clock-skew');
+  assert.match(note?.reason ?? '', /ahead of this agent's clock/);
+  assert.equal(h.node.registry.tenant('future'), undefined);
+});
