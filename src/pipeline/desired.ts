@@ -166,8 +166,14 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
     if (e.hostId === ctx.hostId) {
       const ofport = ctx.localPorts.get(e.port);
       const port = usablePort(ofport);
-      if (port !== undefined) local.push({ e, port });
-      else if (ofport !== undefined) problems.push({ network: key, endpoint: e.mac, message: `port ${e.port} has unusable ofport ${ofport}` });
+      // A local endpoint on the tunnel port would admit any tunnel frame with its MAC, from any
+      // peer and VNI, as local traffic of this network (and send its unicast back into the tunnel
+      // without a destination); on LOCAL or another reserved port it would hand the bridge's own
+      // stack to a tenant. The registry refuses these names; this holds whatever fed the plan.
+      if (ofport !== undefined && ctx.tunnelOfport !== undefined && ofport === ctx.tunnelOfport) {
+        problems.push({ network: key, endpoint: e.mac, message: `port ${e.port} is the tunnel port (ofport ${ofport}); endpoint refused` });
+      } else if (port !== undefined) local.push({ e, port });
+      else if (ofport !== undefined) problems.push({ network: key, endpoint: e.mac, message: `port ${e.port} has unusable ofport ${ofport} (LOCAL or reserved); endpoint refused` });
     } else if (e.vtep === ctx.vtepIp) {
       problems.push({ network: key, endpoint: e.mac, message: `registered on host ${e.hostId} with this host's VTEP ${e.vtep}; ignored` });
     } else if (tunnel !== undefined) {

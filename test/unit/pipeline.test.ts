@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { BUM_DROP_KINDS, cookieKind, cookieVni, desiredFlows, flowIdentity, planPipeline, TABLES } from '../../src/pipeline/index.js';
 import type { FlowKindName } from '../../src/pipeline/index.js';
 import { compareEndpointValues } from '../../src/registry/registry.js';
-import { BROADCAST_MAC, ETH_TYPE, arpReply, arpRequest, ipv4Frame, ipv6Frame } from '../../src/sim/index.js';
-import type { Frame, SimResult, FlowSim } from '../../src/sim/index.js';
+import { BROADCAST_MAC, ETH_TYPE, FlowSim, arpReply, arpRequest, ipv4Frame, ipv6Frame } from '../../src/sim/index.js';
+import type { Frame, SimResult } from '../../src/sim/index.js';
 import { HOST, IP, MAC, NET_A, NET_B, PORT_A, PORT_B, TUNNEL_PORT, VTEP, classicEndpoints, classicInput, endpoint, network, noisyFrames, simFor } from './pipeline-fixtures.js';
 
 const kindOf = (r: SimResult): FlowKindName | undefined => (r.dropFlow ? cookieKind(r.dropFlow.cookie) : undefined);
@@ -225,6 +225,45 @@ void describe('pipeline on the classic demo', () => {
     // The same MAC is legitimate on tenant B's port of the same host, and only there.
     assert.equal(sim.process({ inPort: PORT_B, frame: ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(1), dstIp: IP(2) }) }).dropped, false);
     assert.equal(sim.process({ inPort: 9, frame: ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(1), dstIp: IP(2) }) }).dropped, true);
+  });
+
+  void it('refuses a local endpoint on the tunnel port or on LOCAL: a tunnel frame with its MAC is not taken as local', () => {
+    const LOCAL = 0xfffffffe;
+    const netC = network('c', 'net', 12);
+    const endpoints = [
+      ...classicEndpoints(),
+      endpoint({ net: 'c/net', mac: MAC(8), ips: [IP(8)], host: 1, port: 'k1' }),
+      // The attacker's registrations: the tunnel port and the bridge's own (LOCAL) port as "container ports".
+      endpoint({ net: 'c/net', mac: MAC(7), ips: [IP(7)], host: 1, port: 'tun0' }),
+      endpoint({ net: 'c/net', mac: MAC(6), ips: [IP(6)], host: 1, port: 'br-int' }),
+    ];
+    const localPorts = new Map([['h1', PORT_A], ['j1', PORT_B], ['k1', 5], ['tun0', TUNNEL_PORT], ['br-int', LOCAL]]);
+    const input = classicInput(1, { endpoints, networks: [NET_A, NET_B, netC], localPorts });
+    const plan = planPipeline(input);
+    assert.ok(plan.problems.some((p) => p.endpoint === MAC(7) && /tunnel port/.test(p.message)), plan.problems.map((p) => p.message).join('\n'));
+    assert.ok(plan.problems.some((p) => p.endpoint === MAC(6) && /unusable ofport/.test(p.message)));
+    const inPortOf = (f: (typeof plan.flows)[number]) => f.match.find((m) => m.field === 'in_port')?.value;
+    assert.deepEqual(plan.flows.filter((f) => f.tableId === 0 && f.match.some((m) => m.field === 'eth_src') && [TUNNEL_PORT, LOCAL].includes(Number(inPortOf(f)))), []);
+    const outputs = plan.flows.flatMap((f) => f.instructions.flatMap((i) => (i.type === 'APPLY_ACTIONS' ? i.actions : [])).filter((a) => a.type === 'OUTPUT').map((a) => ({ f, port: a.port })));
+    assert.deepEqual(outputs.filter((o) => o.port === TUNNEL_PORT && cookieKind(o.f.cookie) !== 'unicast-remote').map((o) => flowIdentity(o.f)), [], 'only unicast-remote (with tun_dst) outputs to the tunnel');
+
+    const sim = new FlowSim({ tunnelPorts: [TUNNEL_PORT], ports: [...localPorts.values()] }).load(plan.flows);
+    // Tunnel frames with the attacker's MAC: an unknown VNI from an unknown underlay address, and a
+    // known VNI from a real peer. Neither may reach tenant c's container.
+    for (const [vni, tunSrc] of [
+      [12, '203.0.113.9'],
+      [999, VTEP(2)],
+      [10, VTEP(2)],
+    ] as const) {
+      const frame = { ...ipv4Frame({ src: MAC(7), dst: MAC(8), srcIp: IP(7), dstIp: IP(8) }), tun_id: BigInt(vni), tun_src: tunSrc };
+      const r = sim.process({ inPort: TUNNEL_PORT, frame });
+      assert.deepEqual(r.outputs, [], `VNI ${vni} from ${tunSrc} was delivered`);
+      assert.notEqual(cookieVni(r.matchedFlows[0]?.cookie ?? 0n), 12, `VNI ${vni} from ${tunSrc} was classified into network c`);
+    }
+    // And tenant c's container cannot address the tunnel as if it were a local port.
+    const out = sim.process({ inPort: 5, frame: ipv4Frame({ src: MAC(8), dst: MAC(7), srcIp: IP(8), dstIp: IP(7) }) });
+    assert.deepEqual(out.outputs, []);
+    assert.equal(kindOf(out), 'unknown-unicast-drop');
   });
 
   void it('forwards a unicast ARP request to its target (liveness probes) and ARP replies as unicast', () => {
