@@ -1,6 +1,7 @@
 # Mesh certificates for the Vagrant VMs, made on the Vagrant host when the Vagrantfile is loaded, with
 # the OpenSSL library that Vagrant's own Ruby carries (no openssl command needed on the host). They land
-# in vagrant/.pki/ (git-ignored), which the rsync synced folder copies to every VM as /vagrant/vagrant/.pki.
+# in vagrant/.pki/ (git-ignored and excluded from the rsync synced folder). The Vagrantfile uploads to each VM
+# only ca.crt and that VM's own certificate and key; ca.key stays on the Vagrant host.
 #
 # Same shape as `bumless cert` (src/mesh/cert.ts): one EC P-256 CA; per host an EC P-256 key and a
 # certificate whose subject CN and DNS subjectAltName are the host id (the mesh binds a peer's claimed

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Configures and starts the bumless agent of a Vagrant VM as the systemd service bumless-agent:
-# mesh certificates from the synced folder to /etc/bumless/pki, /etc/bumless/agent.json (schema:
+# this host's mesh certificate and key and the CA certificate (staged by the Vagrantfile's file
+# provisioners; never ca.key) to /etc/bumless/pki, /etc/bumless/agent.json (schema:
 # src/config/schema.ts), the unit file, then waits until the agent answers GET /readyz with 200.
 #
 # usage: start-agent.sh --host-id vm1 --ip 192.168.56.11 [--peer vm2=192.168.56.12]... \
-#                       [--pki /vagrant/vagrant/.pki] [--encap vxlan]
+#                       [--pki DIR] [--remove-pki yes|no] [--encap vxlan]
+#   --pki DIR          holds ca.crt, <host-id>.crt and <host-id>.key
+#   --remove-pki yes   deletes those three from DIR once installed, so the key has one copy (Vagrant staging)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-HOST_ID="" IP="" PKI="$here/.pki" ENCAP=vxlan PEERS=()
+HOST_ID="" IP="" PKI="$here/.pki" REMOVE_PKI=no ENCAP=vxlan PEERS=()
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || { echo "start-agent.sh: option $1 needs a value" >&2; exit 2; }
   case "$1" in
@@ -16,6 +19,7 @@ while [ $# -gt 0 ]; do
     --ip) IP=$2 ;;
     --peer) PEERS+=("$2") ;;
     --pki) PKI=$2 ;;
+    --remove-pki) REMOVE_PKI=$2 ;;
     --encap) ENCAP=$2 ;;
     *) echo "start-agent.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -41,6 +45,10 @@ install -d -m 700 /etc/bumless/pki
 install -m 644 "$PKI/ca.crt" /etc/bumless/pki/ca.crt
 install -m 644 "$PKI/$HOST_ID.crt" /etc/bumless/pki/mesh.crt
 install -m 600 "$PKI/$HOST_ID.key" /etc/bumless/pki/mesh.key
+if [ "$REMOVE_PKI" = yes ]; then
+  rm -f "$PKI/ca.crt" "$PKI/$HOST_ID.crt" "$PKI/$HOST_ID.key"
+  rmdir "$PKI" 2>/dev/null || true
+fi
 
 # The agent must use the datapath provision-host.sh gave br-int (system with the kernel module, netdev without).
 datapath=$(ovs-vsctl get bridge br-int datapath_type | tr -d '"')

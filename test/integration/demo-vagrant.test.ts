@@ -7,9 +7,9 @@
 // in every lab test.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
@@ -30,7 +30,7 @@ class Rec
   def hostname=(v); @data["hostname"] = v; end
   def synced_folder(src, dest, **opts); @data["synced"] = { "src" => src, "dest" => dest, "type" => opts[:type].to_s, "exclude" => opts[:rsync__exclude] }; end
   def network(kind, **opts); @data["network"] << { "kind" => kind, "ip" => opts[:ip] }; end
-  def provision(name, **opts); @data["provision"] << { "name" => name, "type" => opts[:type].to_s, "path" => opts[:path], "inline" => opts[:inline], "args" => opts[:args] }; end
+  def provision(name, **opts); @data["provision"] << { "name" => name, "type" => opts[:type].to_s, "path" => opts[:path], "inline" => opts[:inline], "args" => opts[:args], "source" => opts[:source], "destination" => opts[:destination] }; end
   def provider(name); p = Rec.new; yield p; @data["provider"][name] = p.data; end
   def memory=(v); @data["memory"] = v; end
   def cpus=(v); @data["cpus"] = v; end
@@ -49,6 +49,8 @@ interface Provision {
   path: string | null;
   inline: string | null;
   args: string[] | null;
+  source: string | null;
+  destination: string | null;
 }
 interface VagrantConfig {
   box: string;
@@ -96,14 +98,30 @@ void describe('Vagrant demo files', () => {
     assert.equal(cfg.synced.dest, '/vagrant');
     assert.equal(cfg.synced.type, 'rsync');
     assert.ok(cfg.synced.exclude.includes('node_modules/'));
+    // The synced folder carries the checkout to every VM, so the certificates must not travel with it.
+    assert.ok(cfg.synced.exclude.includes('vagrant/.pki/'), cfg.synced.exclude.join(' '));
     assert.deepEqual(Object.keys(cfg.define), ['vm1', 'vm2', 'vm3']);
     for (const [n, id] of ['vm1', 'vm2', 'vm3'].entries()) {
       const vm = cfg.define[id]!;
       const ip = `192.168.56.${11 + n}`;
       assert.equal(vm.hostname, id);
       assert.deepEqual(vm.network, [{ kind: 'private_network', ip }]);
-      assert.deepEqual(vm.provision.map((p) => p.name), ['ovs', 'node', 'bumless', 'agent', 'containers']);
-      const [ovs, node, bumless, agent, containers] = vm.provision as [Provision, Provision, Provision, Provision, Provision];
+      const stage = '/home/vagrant/.bumless-pki';
+      const pkiFiles = ['ca.crt', `${id}.crt`, `${id}.key`];
+      assert.deepEqual(vm.provision.map((p) => p.name), ['ovs', 'node', 'bumless', 'pki-dir', ...pkiFiles.map((f) => `pki-${f}`), 'agent', 'containers']);
+      const byName = (n: string) => vm.provision.find((p) => p.name === n)!;
+      const [ovs, node, bumless, agent, containers] = ['ovs', 'node', 'bumless', 'agent', 'containers'].map(byName) as [Provision, Provision, Provision, Provision, Provision];
+      // Mesh credentials: this VM gets the CA certificate and its own certificate and key, nothing more,
+      // into a directory made 0700 before the upload; ca.key and the other hosts' keys stay on the Vagrant host.
+      const uploads = vm.provision.filter((p) => p.type === 'file');
+      assert.deepEqual(uploads.map((p) => p.source), pkiFiles.map((f) => join(copy, 'vagrant', '.pki', f)));
+      assert.deepEqual(uploads.map((p) => p.destination), pkiFiles.map((f) => `${stage}/${f}`));
+      const everything = JSON.stringify(vm.provision);
+      assert.doesNotMatch(everything, /ca\.key/, `${id} receives no ca.key`);
+      for (const other of ['vm1', 'vm2', 'vm3'].filter((x) => x !== id)) assert.doesNotMatch(everything, new RegExp(`${other}\\.key`), `${id} receives no ${other}.key`);
+      const pkiDir = byName('pki-dir');
+      assert.match(pkiDir.inline ?? '', /chmod 700 "\$1"/);
+      assert.deepEqual(pkiDir.args, [stage]);
       // The lab's own host recipe, through provision-host.sh.
       assert.match(ovs.inline ?? '', /bash \/vagrant\/vagrant\/provision-host\.sh --ip "\$1\/24"/);
       assert.match(ovs.inline ?? '', /underlay-nic\.sh/);
@@ -116,12 +134,33 @@ void describe('Vagrant demo files', () => {
       const peers = ['vm1', 'vm2', 'vm3'].filter((x) => x !== id);
       assert.deepEqual(agent.args?.slice(0, 6), ['--host-id', id, '--ip', ip, '--encap', 'vxlan']);
       for (const p of peers) assert.ok(agent.args?.includes(`${p}=192.168.56.${10 + Number(p.slice(2))}`), `${id} peers with ${p}`);
+      const argAfter = (flag: string) => agent.args?.[agent.args.indexOf(flag) + 1];
+      assert.equal(argAfter('--pki'), stage);
+      assert.equal(argAfter('--remove-pki'), 'yes');
       assert.deepEqual(containers.args, ['--index', String(n + 1), '--api', `http://${ip}:8080`, '--encap', 'vxlan', '--create-tenants', n === 0 ? 'yes' : 'no']);
     }
     // Loading it made the mesh PKI (once: a second load keeps the CA).
     for (const f of ['ca.crt', 'ca.key', 'vm1.crt', 'vm1.key', 'vm2.crt', 'vm3.key']) assert.ok(existsSync(join(copy, 'vagrant', '.pki', f)), f);
     const again = await execa('ruby', ['-r', join(copy, 'vagrant', 'pki.rb'), '-e', `p BumlessPki.ensure("${join(copy, 'vagrant', '.pki')}", { "vm1" => "192.168.56.11" })`]);
     assert.equal(again.stdout.trim(), '[]');
+  });
+
+  void it('bumless-agent.service is sandboxed and may write exactly the data directory and the Open vSwitch run directory start-agent.sh configures', () => {
+    const unit = readFileSync(join(VAGRANT_DIR, 'bumless-agent.service'), 'utf8');
+    const directive = (key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!.trim());
+    for (const [key, value] of [['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes']]) {
+      assert.deepEqual(directive(key!), [value], key);
+    }
+    const script = readFileSync(join(VAGRANT_DIR, 'start-agent.sh'), 'utf8');
+    const dataDir = /"dataDir": "([^"]+)"/.exec(script)?.[1];
+    const rundir = /"rundir": "([^"]+)"/.exec(script)?.[1];
+    const db = /"db": "unix:([^"]+)"/.exec(script)?.[1];
+    assert.ok(dataDir && rundir && db, 'start-agent.sh sets dataDir, ovs.rundir and ovs.db');
+    // /var/run is a symlink to /run on Debian 12; systemd resolves ReadWritePaths= on the real path.
+    const real = (p: string) => p.replace(/^\/var\/run\//, '/run/');
+    const writable = directive('ReadWritePaths').flatMap((v) => v.split(/\s+/)).map(real);
+    assert.deepEqual(writable.sort(), [real(dataDir), real(rundir)].sort());
+    assert.equal(dirname(real(db)), real(rundir), 'the OVSDB socket is in the writable run directory');
   });
 
   void it('certificates from vagrant/pki.rb pass a mutual-TLS handshake and name their host ids; a foreign CA is refused', async () => {
