@@ -58,7 +58,8 @@ export const AgentConfig = z
         keepaliveMs: z.number().int().min(100).default(3000),
         holdMs: z.number().int().min(300).default(9000),
         gracefulRestartMs: z.number().int().min(0).default(120000),
-        maxPayload: z.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
+        maxPayload: z.number().int().min(1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024).describe('largest mesh frame accepted, in bytes; senders cut batches below it'),
+        maxQueuedBytes: z.number().int().min(1024 * 1024).max(4 * 1024 * 1024 * 1024).default(64 * 1024 * 1024).describe('updates queued for one slow peer beyond this close its session; it resyncs on reconnect'),
       })
       .prefault({}),
     registry: z

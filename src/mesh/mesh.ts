@@ -31,7 +31,8 @@ export interface MeshTls {
 export type MeshConfig = Pick<
   AgentConfig['mesh'],
   'listen' | 'peers' | 'reflector' | 'keepaliveMs' | 'holdMs' | 'maxPayload'
->;
+> &
+  Partial<Pick<AgentConfig['mesh'], 'maxQueuedBytes'>>;
 
 export interface MeshOptions {
   hostId: string;
@@ -260,6 +261,7 @@ export class Mesh {
       keepaliveMs: cfg.keepaliveMs,
       holdMs: cfg.holdMs,
       maxPayload: cfg.maxPayload,
+      ...(cfg.maxQueuedBytes !== undefined ? { maxQueuedBytes: cfg.maxQueuedBytes } : {}),
       timers: this.timers,
       log: this.log,
       hooks: {

@@ -53,27 +53,47 @@ export interface SessionOptions {
   timers: Timers;
   log: Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
   hooks: SessionHooks;
-  /** Records queued beyond this close the session; the peer resyncs by version vector on reconnect. */
-  maxQueuedRecords?: number;
+  /**
+   * Bytes of deltas queued for a peer that does not drain them; beyond this the session is closed
+   * (send-queue-overflow) and the peer resyncs by version vector on reconnect. Default 64 MiB.
+   */
+  maxQueuedBytes?: number;
 }
 
 interface QueuedBatch {
-  parts: string[];
-  /** Vector vouched for once every part is sent (omitted during the initial sync). */
+  records: ReplicatedRecord[];
+  /** Index of the next record to send (records are serialised only when their frame is built). */
+  next: number;
+  /**
+   * Deltas count against maxQueuedBytes; the initial sync does not: it lists records the registry
+   * holds anyway, and each is serialised only when its frame goes out.
+   */
+  counted: boolean;
+  /** Vector vouched for once every record is sent (omitted during the initial sync). */
   vv?: VersionVector;
 }
 
 type QueueItem = QueuedBatch | { control: string };
 
 const MAX_RECORDS_PER_FRAME = 2000;
+export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** Bookkeeping cost charged per inbound frame on top of its size (the promise, the parsed object's shell). */
+const FRAME_OVERHEAD = 256;
+
+interface Serialised {
+  text: string;
+  /** UTF-8 length: maxPayload counts bytes, and names or descriptions may hold non-ASCII text. */
+  bytes: number;
+}
 
 // Records are immutable once committed, so each is serialised once however many sessions carry it
 // (a reflector sends every record to every client).
-const serialised = new WeakMap<ReplicatedRecord, string>();
-function serialise(r: ReplicatedRecord): string {
+const serialised = new WeakMap<ReplicatedRecord, Serialised>();
+function serialise(r: ReplicatedRecord): Serialised {
   let s = serialised.get(r);
   if (s === undefined) {
-    s = JSON.stringify(r);
+    const text = JSON.stringify(r);
+    s = { text, bytes: Buffer.byteLength(text) };
     serialised.set(r, s);
   }
   return s;
@@ -94,9 +114,10 @@ export class PeerSession {
   private retryTimer: unknown;
   private readonly queue: QueueItem[] = [];
   private queuedRecords = 0;
+  private queuedBytes = 0;
   private sending = false;
   private inbound: Promise<void> = Promise.resolve();
-  private inboundDepth = 0;
+  private inboundBytes = 0;
   private paused = false;
   /** During the initial sync: key -> version received (for pruning after a full sync). */
   private syncKeys: Map<string, string> | undefined = new Map();
@@ -140,9 +161,11 @@ export class PeerSession {
       return;
     }
     // Applying records is asynchronous (it waits for the fsync); frames are handled strictly in
-    // order, and the transport is paused while many are waiting, which pushes back on the peer.
-    this.inboundDepth++;
-    if (this.inboundDepth > 8 && !this.paused && this.o.transport.pause) {
+    // order, and the transport is paused while the waiting frames hold more than maxPayload bytes,
+    // which pushes back on the peer through TCP: memory stays within about two frames.
+    const cost = text.length + FRAME_OVERHEAD;
+    this.inboundBytes += cost;
+    if (this.inboundBytes > this.inboundBudget() && !this.paused && this.o.transport.pause) {
       this.paused = true;
       this.o.transport.pause();
     }
@@ -160,8 +183,8 @@ export class PeerSession {
         }
       })
       .finally(() => {
-        this.inboundDepth--;
-        if (this.paused && this.inboundDepth <= 2) {
+        this.inboundBytes -= cost;
+        if (this.paused && this.inboundBytes <= this.inboundBudget() / 2) {
           this.paused = false;
           this.o.transport.resume?.();
         }
@@ -195,8 +218,23 @@ export class PeerSession {
     this.teardown('transport', reason);
   }
 
+  /** Records waiting to be sent (initial sync and deltas). */
   queued(): number {
     return this.queuedRecords;
+  }
+
+  /** Bytes of deltas waiting to be sent (what maxQueuedBytes bounds). */
+  queuedDeltaBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Bytes of received frames waiting to be applied (what pauses the transport). */
+  pendingInboundBytes(): number {
+    return this.inboundBytes;
+  }
+
+  private inboundBudget(): number {
+    return this.o.maxPayload;
   }
 
   sendPeers(up: string[]): void {
@@ -278,7 +316,7 @@ export class PeerSession {
     const { records, vv, full, gcFloor } = this.o.registry.changesSince(msg.vv);
     this.o.registry.on('replicate', this.onReplicate);
     this.subscribed = true;
-    if (records.length) this.enqueue({ parts: records.map(serialise) });
+    if (records.length) this.enqueue({ records, next: 0, counted: false });
     this.queue.push({ control: JSON.stringify(full ? { type: 'eor', vv, full, gcFloor } : { type: 'eor', vv, full }) });
     this.o.log.info({ peer: msg.hostId, direction: this.o.direction, sending: records.length, full }, 'mesh: session open, initial sync');
     this.flush();
@@ -293,15 +331,19 @@ export class PeerSession {
     const records: ReplicatedRecord[] = this.o.reflector ? b.records : b.records.filter((r) => r.origin === this.o.hostId);
     const vv: VersionVector = this.o.reflector ? b.vv : { [this.o.hostId]: b.vv[this.o.hostId] ?? 0 };
     if (!records.length && !this.o.reflector) return;
-    this.enqueue({ parts: records.map(serialise), vv });
+    this.enqueue({ records, next: 0, counted: true, ...(vv ? { vv } : {}) });
     this.flush();
+    // Judged after the socket took what it could, so one large batch to a fast peer is not an overflow.
+    const max = this.o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    if (this.queuedBytes > max) {
+      this.close('send-queue-overflow', `${this.queuedBytes} bytes of updates queued for a peer that does not read them (limit ${max}); it resyncs by version vector on reconnect`);
+    }
   }
 
   private enqueue(item: QueuedBatch): void {
     this.queue.push(item);
-    this.queuedRecords += item.parts.length;
-    const max = this.o.maxQueuedRecords ?? 500_000;
-    if (this.queuedRecords > max) this.close('send-queue-overflow', `more than ${max} records queued for a slow peer; it will resync on reconnect`);
+    this.queuedRecords += item.records.length;
+    if (item.counted) for (const r of item.records) this.queuedBytes += serialise(r).bytes;
   }
 
   private sendControl(msg: MeshMessage): void {
@@ -351,17 +393,21 @@ export class PeerSession {
       this.queue.shift();
       return head.control;
     }
-    // Split a batch into frames under maxPayload; the vouched vector rides on the last frame only.
-    const budget = Math.floor(this.o.maxPayload * 0.9) - 200 - (head.vv ? JSON.stringify(head.vv).length : 0);
+    // Split a batch into frames under maxPayload, measured in UTF-8 bytes; the vouched vector rides
+    // on the last frame only.
+    const budget = Math.floor(this.o.maxPayload * 0.9) - 200 - (head.vv ? Buffer.byteLength(JSON.stringify(head.vv)) : 0);
+    const parts: string[] = [];
     let size = 0;
-    let n = 0;
-    while (n < head.parts.length && n < MAX_RECORDS_PER_FRAME && (n === 0 || size + head.parts[n]!.length + 1 <= budget)) {
-      size += head.parts[n]!.length + 1;
-      n++;
+    while (head.next < head.records.length && parts.length < MAX_RECORDS_PER_FRAME) {
+      const s = serialise(head.records[head.next]!);
+      if (parts.length > 0 && size + s.bytes + 1 > budget) break;
+      parts.push(s.text);
+      size += s.bytes + 1;
+      if (head.counted) this.queuedBytes -= s.bytes;
+      head.next++;
     }
-    const parts = head.parts.splice(0, n);
     this.queuedRecords -= parts.length;
-    const last = head.parts.length === 0;
+    const last = head.next >= head.records.length;
     if (last) this.queue.shift();
     if (!parts.length && !(last && head.vv)) return undefined;
     this.counters.recordsOut += parts.length;
@@ -391,6 +437,7 @@ export class PeerSession {
     this.subscribed = false;
     this.queue.length = 0;
     this.queuedRecords = 0;
+    this.queuedBytes = 0;
     this.o.hooks.onClose(this, code, reason);
   }
 }

@@ -9,6 +9,9 @@ import { parseMessage } from '../../src/mesh/protocol.js';
 import { ManualClock, openNode, removeDir, withNetwork } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
 import { FakeTimers } from '../support/mesh-sim.js';
+import type { EndpointInput } from '../../src/registry/registry.js';
+import type { ReplicatedRecord } from '../../src/registry/model.js';
+import { AgentConfig } from '../../src/config/schema.js';
 
 interface Harness {
   node: TestNode;
@@ -19,18 +22,19 @@ interface Harness {
   timers: FakeTimers;
   buffered: { n: number };
   callbacks: Array<() => void>;
+  flow: string[];
 }
 
 async function harness(
   t: { after(fn: () => Promise<void>): void },
-  opts: { maxPayload?: number; asyncSend?: boolean; maxQueuedRecords?: number } = {},
+  opts: { maxPayload?: number; asyncSend?: boolean; maxQueuedBytes?: number; pausable?: boolean } = {},
 ): Promise<Harness> {
   const node = await openNode('a', '10.0.0.1', new ManualClock());
   t.after(async () => {
     await node.close();
     removeDir(node.dir);
   });
-  const h = { node, sent: [] as string[], closes: [] as Array<{ code: number; reason: string }>, ended: [] as string[], timers: new FakeTimers(), buffered: { n: 0 }, callbacks: [] as Array<() => void> } as Harness;
+  const h = { node, sent: [] as string[], closes: [] as Array<{ code: number; reason: string }>, ended: [] as string[], timers: new FakeTimers(), buffered: { n: 0 }, callbacks: [] as Array<() => void>, flow: [] as string[] } as Harness;
   const transport: Transport = {
     send: (text, done) => {
       h.sent.push(text);
@@ -39,6 +43,8 @@ async function harness(
     },
     bufferedAmount: () => h.buffered.n,
     close: (code, reason) => h.closes.push({ code, reason }),
+    pause: () => h.flow.push('pause'),
+    resume: () => h.flow.push('resume'),
   };
   const hooks: SessionHooks = { onOpen: () => true, onSynced: () => {}, onPeers: () => {}, onClose: (_s, code) => h.ended.push(code) };
   h.session = new PeerSession({
@@ -55,7 +61,7 @@ async function harness(
     timers: h.timers,
     log: { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as never,
     hooks,
-    ...(opts.maxQueuedRecords !== undefined ? { maxQueuedRecords: opts.maxQueuedRecords } : {}),
+    ...(opts.maxQueuedBytes !== undefined ? { maxQueuedBytes: opts.maxQueuedBytes } : {}),
   });
   return h;
 }
@@ -166,19 +172,128 @@ void test('back-pressure: sending pauses while the socket buffer is above the hi
   assert.ok(h.sent.length > 1, 'sent in several frames once the socket drained');
 });
 
-void test('a peer that cannot keep up is disconnected once its queue overflows (it resyncs by vector later)', async (t) => {
-  const h = await harness(t, { asyncSend: true, maxQueuedRecords: 20 });
+const eps = (n: number, third: number): EndpointInput[] =>
+  Array.from({ length: n }, (_, i) => ({ network: 'acme/web', mac: `02:00:00:${third.toString(16).padStart(2, '0')}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`, ips: [`10.64.${third}.${i}`], port: `p${i}` }));
+
+void test('a peer that cannot keep up is disconnected once the bytes queued for it exceed maxQueuedBytes (it resyncs by vector later)', async (t) => {
+  const h = await harness(t, { asyncSend: true, maxQueuedBytes: 8192 });
   await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
   h.session.start();
   h.session.receive(open());
   await tick();
   h.buffered.n = 10 << 20;
-  await h.node.registry.upsertLocalEndpoints(
-    Array.from({ length: 30 }, (_, i) => ({ network: 'acme/web', mac: `02:00:00:00:03:${i.toString(16).padStart(2, '0')}`, ips: [`10.64.3.${i}`], port: `p${i}` })),
-  );
+  await h.node.registry.upsertLocalEndpoints(eps(10, 3));
+  await tick();
+  assert.deepEqual(h.ended, [], 'ten records (a few KB) are within the limit');
+  assert.equal(h.session.queued(), 10);
+  assert.ok(h.session.queuedDeltaBytes() > 2000 && h.session.queuedDeltaBytes() < 8192, `${h.session.queuedDeltaBytes()} bytes`);
+  await h.node.registry.upsertLocalEndpoints(eps(30, 4));
   await tick();
   assert.deepEqual(h.ended, ['send-queue-overflow']);
   assert.equal(h.closes[0]?.code, 1011);
+  assert.match(h.session.lastError ?? '', /bytes of updates queued .*limit 8192.*resyncs by version vector/);
+  assert.equal(h.session.queuedDeltaBytes(), 0, 'the queue is released');
+});
+
+void test('one batch larger than maxQueuedBytes to a peer that reads is sent, not an overflow', async (t) => {
+  const h = await harness(t, { maxQueuedBytes: 4096, maxPayload: 4096 });
+  await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
+  h.session.start();
+  h.session.receive(open());
+  h.session.receive(JSON.stringify({ type: 'eor', vv: {}, full: false }));
+  await tick();
+  h.sent.length = 0;
+  await h.node.registry.upsertLocalEndpoints(eps(60, 5));
+  await tick();
+  assert.deepEqual(h.ended, []);
+  const frames = h.sent.map((s) => JSON.parse(s) as { records: unknown[] });
+  assert.equal(frames.reduce((n, f) => n + f.records.length, 0), 60);
+  assert.equal(h.session.queuedDeltaBytes(), 0);
+});
+
+void test('frames are cut by UTF-8 bytes: records with non-ASCII text never push a frame over maxPayload', async (t) => {
+  const h = await harness(t, { maxPayload: 8192 });
+  for (let i = 0; i < 40; i++) await h.node.registry.createTenant({ name: `t${i}`, displayName: '€'.repeat(200) });
+  await h.node.registry.settled();
+  h.session.start();
+  h.session.receive(open());
+  await tick();
+  const updates = h.sent.filter((s) => s.startsWith('{"type":"update"'));
+  assert.ok(updates.length > 1, `${updates.length} frames`);
+  for (const f of updates) assert.ok(Buffer.byteLength(f) <= 8192, `a frame of ${Buffer.byteLength(f)} bytes exceeds maxPayload 8192`);
+  assert.equal(updates.reduce((n, f) => n + (JSON.parse(f) as { records: unknown[] }).records.length, 0), 40);
+});
+
+void test('inbound back-pressure is a byte budget: large waiting frames pause the transport, many tiny ones do not', async (t) => {
+  const h = await harness(t, { maxPayload: 16 * 1024 });
+  const b = await openNode('b', '10.0.0.2', new ManualClock());
+  t.after(async () => {
+    await b.close();
+    removeDir(b.dir);
+  });
+  await withNetwork(b.registry, 'acme', 'web', 100, '10.64.0.0/16');
+  await b.registry.upsertLocalEndpoints(eps(120, 6));
+  h.session.start();
+  h.session.receive(open());
+  h.session.receive(JSON.stringify({ type: 'eor', vv: {}, full: false }));
+  await tick();
+  await h.node.registry.settled();
+  for (let i = 0; i < 30; i++) h.session.receive('{"type":"keepalive"}');
+  assert.deepEqual(h.flow, [], '30 keepalives (a few hundred bytes each with bookkeeping) stay under 16 KiB');
+  await tick();
+  const records = b.registry.changesSince({}).records;
+  const frames = [records.slice(0, 40), records.slice(40, 80), records.slice(80)].map((rs) => JSON.stringify({ type: 'update', records: rs }));
+  assert.ok(frames.every((f) => f.length > 8 * 1024 && f.length < 16 * 1024), frames.map((f) => f.length).join());
+  h.session.receive(frames[0]!);
+  assert.deepEqual(h.flow, [], 'one frame waiting is within the budget');
+  h.session.receive(frames[1]!);
+  assert.deepEqual(h.flow, ['pause'], 'two waiting frames hold more than maxPayload bytes');
+  h.session.receive(frames[2]!);
+  assert.ok(h.session.pendingInboundBytes() > 16 * 1024);
+  while (h.session.pendingInboundBytes() > 0) {
+    await tick();
+    await h.node.registry.settled();
+  }
+  assert.deepEqual(h.flow, ['pause', 'resume']);
+  assert.equal(h.node.registry.endpoints().length, 120);
+  assert.deepEqual(h.ended, []);
+});
+
+void test('an initial sync of 100,000 endpoints goes out in frames under the default 4 MiB maxPayload', async (t) => {
+  const maxPayload = AgentConfig.parse({ hostId: 'a', vtepIp: '10.0.0.1', dataDir: '/tmp/x' }).mesh.maxPayload;
+  assert.equal(maxPayload, 4 * 1024 * 1024);
+  const h = await harness(t, { maxPayload });
+  await withNetwork(h.node.registry, 'acme', 'big', 200, '10.128.0.0/14');
+  await h.node.registry.settled();
+  // The session reads the snapshot from changesSince; 100,000 endpoint records are built directly
+  // (registering them through the registry takes most of a minute on a shared CI core).
+  const base = h.node.registry.changesSince({}).records;
+  const stamp = '2023-11-14T22:13:20.000Z';
+  const bulk: ReplicatedRecord[] = Array.from({ length: 100_000 }, (_, i) => {
+    const mac = `02:00:01:${((i >> 16) & 0xff).toString(16).padStart(2, '0')}:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
+    return {
+      kind: 'endpoint', key: `e/acme/big/${mac}/a`, origin: 'a', counter: 3 + i, hlc: { wall: 1_700_000_000_000, logical: i, node: 'a' },
+      value: { network: 'acme/big', mac, ips: [`10.${128 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`], hostId: 'a', vtep: '10.0.0.1', port: `p${i % 1000}`, seq: 0, createdAt: stamp, updatedAt: stamp },
+    };
+  });
+  const real = h.node.registry.changesSince.bind(h.node.registry);
+  h.node.registry.changesSince = (vv) => ({ ...real(vv), records: [...base, ...bulk] });
+  h.session.start();
+  h.session.receive(open());
+  await tick();
+  const updates = h.sent.filter((s) => s.startsWith('{"type":"update"'));
+  let records = 0;
+  let largest = 0;
+  for (const f of updates) {
+    largest = Math.max(largest, Buffer.byteLength(f));
+    records += (JSON.parse(f) as { records: unknown[] }).records.length;
+  }
+  assert.ok(largest <= maxPayload, `largest frame ${largest} bytes`);
+  assert.equal(records, 100_002, 'tenant, network and every endpoint');
+  assert.equal((JSON.parse(h.sent.at(-1)!) as { type: string }).type, 'eor');
+  // About 35 MB in all; with 4 MiB frames the 2,000-record cap cuts first (the byte cut is tested above).
+  assert.ok(updates.every((f) => (JSON.parse(f) as { records: unknown[] }).records.length <= 2000));
+  t.diagnostic(`${updates.length} frames, largest ${largest} bytes`);
 });
 
 void test('UPDATE before OPEN and a second OPEN are state-machine errors', async (t) => {
