@@ -103,6 +103,12 @@ void describe('mesh: convergence and partitions (three agents)', () => {
       }
       report.push(`# mesh-convergence: short cut: h3's entries stale on h1 and h2 ${staleAt} ms after the link went down`);
       await sleep(Math.max(0, 4000 - (Date.now() - downAt)));
+      // Still stale and still forwarding at the end of the cut.
+      for (const h of ['h1', 'h2']) {
+        const f = await lab().forwardedMacs(h);
+        assert.deepEqual(macs.h3!.filter((x) => !f.has(x)), [], `${h} removed flows of stale entries before the window ended`);
+        assert.equal((await h3SeenBy(h)).filter((e) => e.stale).length, macs.h3!.length);
+      }
     } finally {
       await lab().link('h3', 'up');
     }
