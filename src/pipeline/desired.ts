@@ -292,7 +292,9 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
 
   const multicast = { field: 'eth_dst' as const, value: GROUP_BIT, mask: GROUP_BIT };
   flows.push(
-    { tableId: Table.PORT_SECURITY, priority: Priority.portSecurity.ipv6Multicast, match: [netMeta(vni), multicast, { field: 'eth_type', value: ETH_IPV6 }], instructions: [], cookie: cookie('bum-drop') },
+    // Group-address frames that failed the source checks count as BUM, not as spoofing: IPv6 ND/MLD/RS
+    // come from link-local or ::, DHCP discover from 0.0.0.0, LLDP and STP have other ethertypes.
+    { tableId: Table.PORT_SECURITY, priority: Priority.portSecurity.groupDrop, match: [netMeta(vni), multicast], instructions: [], cookie: cookie('bum-drop') },
     { tableId: Table.PORT_SECURITY, priority: Priority.portSecurity.networkDrop, match: [netMeta(vni)], instructions: [], cookie: cookie('port-security-drop') },
     { tableId: Table.FORWARD, priority: Priority.forward.multicast, match: [anyMeta(vni), multicast], instructions: [], cookie: cookie('bum-drop') },
     { tableId: Table.FORWARD, priority: Priority.forward.unknownUnicast, match: [netMeta(vni)], instructions: [], cookie: cookie('unknown-unicast-drop') },

@@ -26,7 +26,7 @@ export const Metadata = {
 
 export const Priority = {
   classify: { local: 100, tunnel: 100, miss: 0 },
-  portSecurity: { allow: 100, ipv6Multicast: 50, networkDrop: 1, miss: 0 },
+  portSecurity: { allow: 100, groupDrop: 50, networkDrop: 1, miss: 0 },
   arp: { ownProbeDrop: 300, respond: 200, pass: 0 },
   forward: { unicast: 100, multicast: 60, unknownUnicast: 40, miss: 0 },
 } as const;
@@ -105,11 +105,11 @@ export const TABLES: readonly TableSpec[] = [
       },
       {
         kind: 'bum-drop',
-        priority: Priority.portSecurity.ipv6Multicast,
+        priority: Priority.portSecurity.groupDrop,
         count: 'one per active network',
-        match: 'metadata=<VNI>/0x1ffffff, ipv6, eth_dst=01:00:00:00:00:00/01:00:00:00:00:00',
+        match: 'metadata=<VNI>/0x1ffffff, eth_dst=01:00:00:00:00:00/01:00:00:00:00:00',
         actions: 'drop',
-        why: 'IPv6 ND, MLD and RS come from link-local or unspecified sources: count them as BUM, not as spoofing',
+        why: 'broadcast and multicast that fail the source checks (IPv6 ND/MLD/RS from link-local or ::, DHCP discover from 0.0.0.0, LLDP, STP) are BUM, not spoofing',
       },
       {
         kind: 'port-security-drop',
@@ -117,7 +117,7 @@ export const TABLES: readonly TableSpec[] = [
         count: 'one per active network',
         match: 'metadata=<VNI>/0x1ffffff',
         actions: 'drop',
-        why: 'forged IP/ARP sender, other ethertypes; counted per network',
+        why: 'unicast with a forged IP/ARP sender or another ethertype; counted per network',
       },
       { kind: 'default-drop', priority: Priority.portSecurity.miss, count: 'one', match: '(any)', actions: 'drop', why: 'unreachable by construction; a counter that moves means a bug' },
     ],

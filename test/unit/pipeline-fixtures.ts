@@ -77,5 +77,7 @@ export function noisyFrames(n: number): [string, Frame][] {
     ['IPv6 neighbour solicitation', ipv6Frame({ src: me.mac, dst: '33:33:ff:aa:aa:01', srcIp: '::', dstIp: 'ff02::1:ffaa:aa01', icmpv6Type: 135 })],
     ['unknown unicast', ipv4Frame({ src: me.mac, dst: 'aa:aa:aa:aa:aa:99', srcIp: me.ip, dstIp: '10.10.10.99' })],
     ['LLDP-like other ethertype', { eth_src: me.mac, eth_dst: '01:80:c2:00:00:0e', eth_type: 0x88cc }],
+    // 802.3 with LLC: Open vSwitch reports eth_type 0x05ff for frames without an Ethernet II type.
+    ['STP BPDU (802.3/LLC)', { eth_src: me.mac, eth_dst: '01:80:c2:00:00:00', eth_type: 0x05ff }],
   ];
 }

@@ -81,9 +81,12 @@ void describe('pipeline on the classic demo', () => {
       'IPv6 MLDv2 report': 'bum-drop',
       'IPv6 neighbour solicitation': 'bum-drop',
       'unknown unicast': 'unknown-unicast-drop',
-      'IPv4 broadcast (DHCP discover)': 'port-security-drop',
-      'LLDP-like other ethertype': 'port-security-drop',
+      // Group addresses that fail port security (source 0.0.0.0, no registered ethertype) are BUM too.
+      'IPv4 broadcast (DHCP discover)': 'bum-drop',
+      'LLDP-like other ethertype': 'bum-drop',
+      'STP BPDU (802.3/LLC)': 'bum-drop',
     };
+    assert.equal(Object.keys(expect).length, noisyFrames(1).length - 3, 'every noisy frame but the three ARP ones that are answered or own-probe drops');
     for (const [name, frame] of noisyFrames(1)) {
       const want = expect[name];
       if (!want) continue;
@@ -103,13 +106,17 @@ void describe('pipeline on the classic demo', () => {
     for (let i = 0; i < 5; i++) sim.process({ inPort: PORT_A, frame: arpRequest({ ...h(1), target: '10.10.10.200' }) });
     for (let i = 0; i < 3; i++) sim.process({ inPort: PORT_B, frame: ipv4Frame({ src: MAC(1), dst: 'aa:aa:aa:aa:aa:42', srcIp: IP(1), dstIp: IP(42) }) });
     sim.process({ inPort: PORT_B, frame: ipv6Frame({ src: MAC(1), dst: '33:33:00:00:00:02', srcIp: 'fe80::1', dstIp: 'ff02::2', icmpv6Type: 133 }) });
+    // DHCP discover (source 0.0.0.0) and LLDP fail port security but are BUM; unicast spoofing is not.
+    sim.process({ inPort: PORT_A, frame: ipv4Frame({ src: MAC(1), dst: BROADCAST_MAC, srcIp: '0.0.0.0', dstIp: '255.255.255.255', proto: 17 }) });
+    sim.process({ inPort: PORT_B, frame: { eth_src: MAC(1), eth_dst: '01:80:c2:00:00:0e', eth_type: 0x88cc } });
+    sim.process({ inPort: PORT_A, frame: ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(3), dstIp: IP(2) }) });
     const bum = (vni: number) =>
       sim
         .flows()
         .filter((f) => BUM_DROP_KINDS.includes(cookieKind(f.cookie)!) && cookieVni(f.cookie) === vni)
         .reduce((n, f) => n + f.packetCount, 0n);
-    assert.equal(bum(10), 5n);
-    assert.equal(bum(11), 4n);
+    assert.equal(bum(10), 6n);
+    assert.equal(bum(11), 5n);
   });
 
   void it('sends unicast to a remote MAC into the tunnel with the right destination VTEP and VNI, unchanged', () => {
@@ -212,8 +219,12 @@ void describe('pipeline on the classic demo', () => {
       ['forged eth_src', ipv4Frame({ src: MAC(5), dst: MAC(2), srcIp: IP(1), dstIp: IP(2) }), 'default-drop'],
       ['another endpoint\'s MAC', ipv4Frame({ src: MAC(2), dst: MAC(3), srcIp: IP(2), dstIp: IP(3) }), 'default-drop'],
       ['forged IPv4 source', ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(3), dstIp: IP(2) }), 'port-security-drop'],
-      ['forged ARP sender IP', arpRequest({ mac: MAC(1), ip: IP(3), target: IP(2) }), 'port-security-drop'],
-      ['forged ARP sender MAC', { ...arpRequest({ ...h(1), target: IP(2) }), arp_sha: MAC(3) }, 'port-security-drop'],
+      ['forged ARP sender IP', arpRequest({ mac: MAC(1), ip: IP(3), target: IP(2), eth_dst: MAC(2) }), 'port-security-drop'],
+      ['forged ARP sender MAC', { ...arpRequest({ ...h(1), target: IP(2), eth_dst: MAC(2) }), arp_sha: MAC(3) }, 'port-security-drop'],
+      // Broadcast with a forged sender is dropped as well, counted as BUM (it would have been flooded).
+      ['broadcast ARP with a forged sender IP', arpRequest({ mac: MAC(1), ip: IP(3), target: IP(2) }), 'bum-drop'],
+      ['broadcast ARP with a forged sender MAC', { ...arpRequest({ ...h(1), target: IP(2) }), arp_sha: MAC(3) }, 'bum-drop'],
+      ['unicast of another ethertype', { eth_src: MAC(1), eth_dst: MAC(2), eth_type: 0x88b5 }, 'port-security-drop'],
       ['unregistered IPv6 source', ipv6Frame({ src: MAC(1), dst: MAC(2), srcIp: 'fd00::1', dstIp: 'fd00::2' }), 'port-security-drop'],
       ['VLAN-tagged frame', { ...ipv4Frame({ src: MAC(1), dst: MAC(2), srcIp: IP(1), dstIp: IP(2) }), vlan_vid: 0x1000 | 5 }, 'default-drop'],
     ];
