@@ -25,7 +25,11 @@ import type { FlowStats } from './types.js';
 const SLAB = 32 * 1024;
 const slab = new Writer(SLAB);
 
-/** Encodes one message into a new Buffer. */
+/**
+ * Encodes one message into a new Buffer. Throws OFEncodeError: OF_MISSING_FIELD names a field the
+ * message lacks (`FLOW_MOD.cookie: missing`, `FLOW_MOD.instructions[0].actions[0].port: missing`),
+ * OF_BAD_VALUE a value that does not fit or is of the wrong kind, with its path where one is known.
+ */
 export function encode(msg: OFMessage): Buffer {
   if (slab.buf.length - slab.pos < 2048) slab.setBuffer(Buffer.allocUnsafe(SLAB));
   const start = slab.pos;
@@ -33,10 +37,48 @@ export function encode(msg: OFMessage): Buffer {
     encodeInto(slab, msg);
   } catch (e) {
     slab.pos = start;
-    if (e instanceof OFEncodeError) throw e;
-    throw new OFEncodeError('OF_BAD_VALUE', `cannot encode ${String((msg as { type?: unknown } | null)?.type)}: ${e instanceof Error ? e.message : String(e)}`);
+    throw locateFailure(msg, e);
   }
   return slab.buf.subarray(start, slab.pos);
+}
+
+/**
+ * A JavaScript error out of the encoder means a field is missing or of the wrong kind (a message
+ * built by hand or read from JSON). Encoding again through a proxy that records every field read
+ * names it: the last field read before the failure is the one the encoder choked on. An
+ * OFEncodeError gets the field's name when it is about that field's value (missing, or a value the
+ * error quotes); others (a message too long...) are left as they are. Only the error path pays.
+ */
+function locateFailure(msg: OFMessage, cause: unknown): OFEncodeError {
+  const kind = String((msg as { type?: unknown } | null)?.type);
+  const why = cause instanceof OFEncodeError ? cause.message.slice(cause.code.length + 2) : cause instanceof Error ? cause.message : String(cause);
+  const plain = (): OFEncodeError => (cause instanceof OFEncodeError ? cause : new OFEncodeError('OF_BAD_VALUE', `cannot encode ${kind}: ${why}`));
+  if (msg === null || typeof msg !== 'object') return plain();
+  let last: { path: string; value: unknown } | null = null;
+  const trace = (o: object, path: string): object => new Proxy(o, {
+    get(target, prop, receiver): unknown {
+      const v: unknown = Reflect.get(target, prop, receiver);
+      if (typeof prop !== 'string' || (Array.isArray(target) && prop === 'length')) return v;
+      if (typeof v === 'function') return v;
+      const sub = Array.isArray(target) ? `${path}[${prop}]` : `${path}.${prop}`;
+      last = { path: sub, value: v };
+      return v !== null && typeof v === 'object' && !ArrayBuffer.isView(v) ? trace(v, sub) : v;
+    },
+  });
+  try {
+    encodeInto(new Writer(256), trace(msg, kind) as OFMessage);
+  } catch {
+    // the same failure as the first time; `last` says where
+  }
+  const at = last as { path: string; value: unknown } | null;
+  if (!at) return plain();
+  if (at.value === undefined) return new OFEncodeError('OF_MISSING_FIELD', `${at.path}: missing`);
+  if (cause instanceof OFEncodeError) {
+    if (cause.code !== 'OF_BAD_VALUE' || !why.includes(String(at.value))) return cause;
+    return new OFEncodeError(cause.code, `${at.path}: ${why}`);
+  }
+  const shown = typeof at.value === 'bigint' ? `${at.value}n` : JSON.stringify(at.value) ?? String(at.value);
+  return new OFEncodeError('OF_BAD_VALUE', `${at.path}: invalid value ${shown}`);
 }
 
 function mac(w: Writer, s: string): void {

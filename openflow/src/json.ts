@@ -34,10 +34,10 @@ export function toJSON(msg: OFMessage): { [k: string]: JsonValue } {
   return out(msg) as { [k: string]: JsonValue };
 }
 
-function big(v: unknown): bigint {
+function big(v: unknown, key?: string): bigint {
   if (typeof v === 'bigint') return v;
   if ((typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'string' && /^\d+$/.test(v))) return BigInt(v);
-  throw new OFEncodeError('OF_BAD_VALUE', `expected a 64-bit value as a decimal string, got ${JSON.stringify(v)}`);
+  throw new OFEncodeError('OF_BAD_VALUE', `${key ? `${key}: ` : ''}expected a 64-bit value as a decimal string, got ${JSON.stringify(v)}`);
 }
 
 function back(v: unknown): unknown {
@@ -47,8 +47,8 @@ function back(v: unknown): unknown {
     const o: Record<string, unknown> = {};
     const bigOxm = typeof src.field === 'string' && BIGINT_OXM.has(src.field);
     for (const [k, x] of Object.entries(src)) {
-      if (bigOxm && (k === 'value' || k === 'mask')) o[k] = big(x);
-      else if (BIGINT_KEYS.has(k) && (typeof x === 'string' || typeof x === 'number')) o[k] = big(x);
+      if (bigOxm && (k === 'value' || k === 'mask')) o[k] = big(x, `${String(src.field)}.${k}`);
+      else if (BIGINT_KEYS.has(k) && (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) o[k] = big(x, k);
       else if (BYTES_KEYS.has(k) && typeof x === 'string') o[k] = fromHex(x);
       else o[k] = back(x);
     }
@@ -59,7 +59,9 @@ function back(v: unknown): unknown {
 
 /**
  * Rebuilds a message from its JSON form. Bad 64-bit or hex strings throw OFEncodeError; shapes are
- * not validated here: encode() checks them and throws OFEncodeError on anything it cannot write.
+ * not validated here: encode() checks them and throws OFEncodeError on anything it cannot write,
+ * naming the field (OF_MISSING_FIELD `FLOW_MOD.cookie: missing`). No defaults are filled in: a JSON
+ * message states every field, as `ofp decode` prints it.
  */
 export function fromJSON(obj: unknown): OFMessage {
   return back(obj) as OFMessage;

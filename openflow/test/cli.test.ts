@@ -91,6 +91,13 @@ void describe('ofp command', { skip: built ? false : 'openflow/dist is not built
     assert.match(r.stderr, new RegExp(`OF_TRUNCATED at byte ${msgs[0]!.length}: input ends inside a message: 20 bytes`));
   });
 
+  void it('prints every message before a bad header in the same chunk, then fails at the header', () => {
+    const r = ofp(['decode'], Buffer.from('0405000800000001' + '04050004', 'hex'));
+    assert.equal(r.status, 1);
+    assert.deepEqual(lines(r), [{ type: 'FEATURES_REQUEST', xid: 1 }]);
+    assert.match(r.stderr, /OF_BAD_LENGTH at byte 10: header length 4 < 8/);
+  });
+
   void it('fails on a lying TLV length, naming the error code and its byte in the stream', () => {
     const bad = encode(flowMod({ match: [{ field: 'eth_type', value: 0x0806 }] }));
     bad[bad.length - 9] = 0xff; // OXM length of eth_type (match: type, length, header, value, pad 6): 255 overruns the match
@@ -125,6 +132,10 @@ void describe('ofp command', { skip: built ? false : 'openflow/dist is not built
     const value = ofp(['encode', '--hex'], `${good}\n\n${JSON.stringify({ ...toJSON(flowMod()), priority: 70000 })}\n`);
     assert.equal(value.status, 1);
     assert.match(value.stderr, /OF_BAD_VALUE at line 3: .*70000/);
+    const missing = ofp(['encode', '--hex'], '{"type":"FLOW_MOD","xid":1,"tableId":0,"command":"ADD"}\n');
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /^ofp encode: OF_MISSING_FIELD at line 1: FLOW_MOD\.cookie: missing\n$/);
+    assert.doesNotMatch(missing.stderr, /BigInt/);
     const kind = ofp(['encode', '--hex'], '{"type":"NO_SUCH","xid":1}\n');
     assert.equal(kind.status, 1);
     assert.match(kind.stderr, /at line 1: .*NO_SUCH/);
@@ -300,6 +311,23 @@ void describe('ofp decode --pcap', { skip: built ? false : 'openflow/dist is not
     const j = ofp(['decode', '--pcap', junk]);
     assert.equal(j.status, 1);
     assert.match(j.stderr, /PCAP_FORMAT at capture byte 0: not a pcap file/);
+  });
+
+  void it('warns about a stream that ends inside a message (peer closed mid-message) and exits 0, or 1 with --strict', () => {
+    const cut = 40; // inside the FLOW_MOD that follows the 16-byte HELLO
+    const file = join(dir, 'tail.pcap');
+    writeFileSync(file, pcapFile(1, [cseg(0, cut), sseg(0, down.length)]));
+    const r = ofp(['decode', '--pcap', file]);
+    assert.equal(r.status, 0, r.stderr);
+    const got = lines(r) as { type: string; _capture: { src: string } }[];
+    assert.deepEqual(got.map((m) => `${m._capture.src} ${m.type}`), ['10.0.0.2:40000 HELLO', '10.0.0.1:6653 HELLO', '10.0.0.1:6653 PACKET_IN']);
+    assert.match(r.stderr, new RegExp(`warning: 10\\.0\\.0\\.2:40000 -> 10\\.0\\.0\\.1:6653 ends inside a message: ${cut - 16} bytes of it arrived \\(at stream byte 16\\)`));
+    assert.doesNotMatch(r.stderr, /10\.0\.0\.1:6653 -> /); // the complete direction is not reported
+    const strict = ofp(['decode', '--pcap', '--strict', file]);
+    assert.equal(strict.status, 1);
+    assert.equal(lines(strict).length, 3);
+    assert.match(strict.stderr, new RegExp(`OF_TRUNCATED at 10\\.0\\.0\\.2:40000 -> 10\\.0\\.0\\.1:6653, stream byte 16: input ends inside a message: ${cut - 16} bytes`));
+    assert.equal(ofp(['decode', '--strict', file]).status, 2); // --strict belongs to --pcap
   });
 
   const canCapture = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v tcpdump'], { stdio: 'ignore' }).status === 0;

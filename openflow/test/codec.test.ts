@@ -418,4 +418,27 @@ void describe('JSON form', () => {
     assert.ok(req.type === 'MULTIPART_REQUEST' && req.mpType === 'FLOW');
     assert.equal(req.body.cookie, 5n);
   });
+
+  void it('names the missing or invalid field of a JSON message instead of leaking JavaScript errors', () => {
+    const j = toJSON(flowMod({ instructions: [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: 1 }] }] }));
+    const without = (k: string): unknown => Object.fromEntries(Object.entries(j).filter(([key]) => key !== k));
+    const fails = (obj: unknown, code: string, message: string): void => {
+      assert.throws(() => encode(fromJSON(obj)), (e: unknown) => {
+        assert.ok(e instanceof OFEncodeError);
+        assert.equal(e.code, code);
+        assert.equal(e.message, `${code}: ${message}`);
+        return true;
+      });
+    };
+    for (const k of ['cookie', 'cookieMask', 'priority', 'tableId', 'command', 'flags', 'match', 'instructions', 'xid', 'bufferId']) {
+      fails(without(k), 'OF_MISSING_FIELD', `FLOW_MOD.${k}: missing`);
+    }
+    const deep = JSON.parse(JSON.stringify(j)) as { instructions: { actions: Record<string, unknown>[] }[] };
+    delete deep.instructions[0]!.actions[0]!.port;
+    fails(deep, 'OF_MISSING_FIELD', 'FLOW_MOD.instructions[0].actions[0].port: missing');
+    fails({ ...j, cookie: {} }, 'OF_BAD_VALUE', 'FLOW_MOD.cookie: invalid value {}');
+    fails({ ...j, priority: 70000 }, 'OF_BAD_VALUE', 'FLOW_MOD.priority: 70000 is not an unsigned 16-bit integer');
+    assert.throws(() => fromJSON({ ...j, cookie: true }), { code: 'OF_BAD_VALUE', message: /cookie: expected a 64-bit value/ });
+    fails({ type: 'ECHO_REQUEST', xid: 1 }, 'OF_MISSING_FIELD', 'ECHO_REQUEST.data: missing');
+  });
 });

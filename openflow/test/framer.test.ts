@@ -76,6 +76,58 @@ void describe('OFFramer', () => {
     assert.throws(() => framer.push(Buffer.from('0405000800000001', 'hex')), OFDecodeError);
   });
 
+  void it('yields the messages before a bad header in the same chunk, then fails on the next push and at end()', () => {
+    const framer = new OFFramer();
+    const out = framer.push(Buffer.from('0405000800000001' + '04050004', 'hex'));
+    assert.deepEqual(out.map((m) => m.toString('hex')), ['0405000800000001']);
+    assert.ok(framer.error instanceof OFDecodeError);
+    assert.equal(framer.error.code, 'OF_BAD_LENGTH');
+    assert.equal(framer.error.offset, 10);
+    assert.equal(framer.buffered, 0);
+    assert.throws(() => framer.end(), { code: 'OF_BAD_LENGTH', offset: 10 });
+    assert.throws(() => framer.push(Buffer.from('0405000800000002', 'hex')), { code: 'OF_BAD_LENGTH', offset: 10 });
+  });
+
+  void it('defers a bad header completed across chunks after a message that completes in the same push', () => {
+    const framer = new OFFramer();
+    assert.equal(framer.push(Buffer.from('040500', 'hex')).length, 0);
+    // completes the first message, then a header announcing 0xffff bytes under a 1024-byte limit
+    const small = new OFFramer({ maxMessageSize: 1024 });
+    small.push(Buffer.from('040500', 'hex'));
+    const out = small.push(Buffer.from('0800000001' + '0400ffff', 'hex'));
+    assert.equal(out.length, 1);
+    assert.equal(small.error?.code, 'OF_TOO_LARGE');
+    assert.equal(small.error?.offset, 10);
+    assert.equal(framer.end(), 3);
+  });
+
+  void it('joins a slowly dribbled 64 KiB message once, not once per chunk', () => {
+    const big = Buffer.alloc(65535, 0xab);
+    big.writeUInt8(4, 0);
+    big.writeUInt16BE(65535, 2);
+    const framer = new OFFramer();
+    const concat = Buffer.concat;
+    let copied = 0;
+    Buffer.concat = (list: readonly Uint8Array[], total?: number): Buffer => {
+      const r = concat(list, total);
+      copied += r.length;
+      return r;
+    };
+    const out: Buffer[] = [];
+    try {
+      for (let i = 0; i < big.length; i += 16) {
+        out.push(...framer.push(big.subarray(i, i + 16)));
+        if (framer.buffered >= big.length) assert.fail(`buffered ${framer.buffered} bytes`);
+      }
+    } finally {
+      Buffer.concat = concat;
+    }
+    assert.equal(out.length, 1);
+    assert.ok(out[0]!.equals(big));
+    assert.ok(copied <= big.length, `Buffer.concat copied ${copied} bytes for one ${big.length}-byte message`);
+    assert.equal(framer.end(), 0);
+  });
+
   void it('rejects a length of 0 before the rest of the header arrives', () => {
     assert.throws(() => new OFFramer().push(Buffer.from('04000000', 'hex')), { code: 'OF_BAD_LENGTH' });
   });

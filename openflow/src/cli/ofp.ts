@@ -21,6 +21,9 @@ commands:
       --hex           input is hex text; whitespace, '#' and '//' comments are ignored
       --pcap          input is a pcap capture (tcpdump -w); each TCP direction is reassembled
       --port N        with --pcap: OpenFlow TCP port (repeatable, or 'any'); default 6653 and 6633
+      --strict        with --pcap: a TCP stream that ends inside a message is an error (exit 1);
+                      by default it is a warning on stderr (a peer closed mid-message, or the
+                      capture stopped), with the flow and the byte count
       --pretty        indent the JSON (one message per block instead of per line)
       --json          accepted for symmetry with other read commands: output is always JSON
   encode [FILE|-]   JSON lines (as decode prints them) -> binary messages
@@ -102,11 +105,25 @@ class Session {
     }
   }
 
+  /**
+   * At end of input: a bad header the framer deferred (it came after whole messages, which have
+   * been printed) is an error. Returns the bytes of a message that never completed.
+   */
+  end(): number {
+    try {
+      return this.framer.end();
+    } catch (e) {
+      if (e instanceof OFDecodeError) throw new InputError(e.code, `${this.label}byte ${e.offset}`, detail(e));
+      throw e;
+    }
+  }
+
   /** At end of input: bytes of a message that never completed are an error. */
-  end(): void {
-    if (this.framer.buffered > 0) {
+  endStrict(): void {
+    const left = this.end();
+    if (left > 0) {
       throw new InputError('OF_TRUNCATED', `${this.label}byte ${this.consumed}`,
-        `input ends inside a message: ${this.framer.buffered} bytes of it arrived`);
+        `input ends inside a message: ${left} bytes of it arrived`);
     }
   }
 }
@@ -132,6 +149,7 @@ async function decodeCommand(args: string[], out: Out): Promise<number> {
       hex: { type: 'boolean', default: false },
       pcap: { type: 'boolean', default: false },
       port: { type: 'string', multiple: true },
+      strict: { type: 'boolean', default: false },
       pretty: { type: 'boolean', default: false },
       json: { type: 'boolean', default: true },
     },
@@ -139,6 +157,7 @@ async function decodeCommand(args: string[], out: Out): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`decode takes one input, got ${positionals.length}`);
   if (values.hex && values.pcap) throw new UsageError('--hex and --pcap exclude each other');
   if (values.port && !values.pcap) throw new UsageError('--port only applies to --pcap');
+  if (values.strict && !values.pcap) throw new UsageError('--strict only applies to --pcap (other input is always strict)');
   const file = positionals[0];
   const pretty = values.pretty;
 
@@ -186,7 +205,16 @@ async function decodeCommand(args: string[], out: Out): Promise<number> {
         throw new InputError('PCAP_TCP_GAP', `${st.src} -> ${st.dst}, stream byte ${st.delivered}`,
           `${st.stranded} bytes arrived after a segment that is missing from the capture`);
       }
-      sessions.get(st)?.end();
+      const s = sessions.get(st);
+      if (!s) continue;
+      if (values.strict) s.endStrict();
+      else {
+        const left = s.end();
+        if (left > 0) {
+          console.error(`ofp decode: warning: ${st.src} -> ${st.dst} ends inside a message: ${left} bytes of it arrived `
+            + `(at stream byte ${st.delivered - left}); the connection closed or the capture stopped mid-message (--strict makes this an error)`);
+        }
+      }
     }
     if (sessions.size === 0) {
       console.error(`ofp decode: no TCP payload on port ${ports ? [...ports].join(' or ') : 'any'} in the capture; give the OpenFlow port with --port`);
@@ -209,7 +237,7 @@ async function decodeCommand(args: string[], out: Out): Promise<number> {
       for (const { msg } of session.push(chunk as Buffer)) await out(json(msg, undefined, pretty));
     }
   }
-  session.end();
+  session.endStrict();
   return 0;
 }
 
@@ -248,8 +276,8 @@ async function encodeCommand(args: string[], stdout: Out): Promise<number> {
       bytes = encode(fromJSON(obj));
     } catch (e) {
       if (e instanceof OFEncodeError || e instanceof TypeError || e instanceof SyntaxError || e instanceof RangeError) {
-        const code = e instanceof OFEncodeError ? e.code : 'OF_BAD_VALUE';
-        throw new InputError(code, `line ${lineNo}`, e.message);
+        if (e instanceof OFEncodeError) throw new InputError(e.code, `line ${lineNo}`, e.message.slice(e.code.length + 2));
+        throw new InputError('OF_BAD_VALUE', `line ${lineNo}`, e.message);
       }
       throw e;
     }
