@@ -256,6 +256,7 @@ export function checkFramer(input: Buffer, r: Rng): Verdict {
       got.push(...framer.push(stream.subarray(p, p + n)));
       p += n;
     }
+    framer.end(); // a bad header after the last whole messages is deferred to here
   } catch (e) {
     if (e instanceof OFDecodeError) return { kind: 'rejected', code: e.code };
     return { kind: 'crash', reason: 'framer', detail: describe(e) };

@@ -155,9 +155,35 @@ void describe('regressions found by fuzzing', () => {
   });
 });
 
+/** The slice's default seed: fixed, so CI runs the same inputs each time (the first N of this seed). */
+export const SLICE_SEED = 20261121;
+
+/**
+ * The fuzz slice's seed from FUZZ_SEED: unset or empty gives SLICE_SEED, a number that seed,
+ * 'random' a fresh one (logged, so a finding can be replayed with FUZZ_SEED=<it>).
+ */
+export function sliceSeed(env: string | undefined): number {
+  const v = env?.trim() ?? '';
+  if (v === '') return SLICE_SEED;
+  if (v === 'random') return (Date.now() ^ (process.pid << 16) ^ Math.floor(Math.random() * 0x1_0000_0000)) >>> 0;
+  if (!/^\d+$/.test(v) || Number(v) > 0xffff_ffff) throw new Error(`FUZZ_SEED=${v}: expected 'random' or a seed from 0 to 4294967295`);
+  return Number(v);
+}
+
 void describe('fuzz slice', () => {
+  void it('takes a fixed seed by default, a given one, or a random one with FUZZ_SEED=random', () => {
+    assert.equal(sliceSeed(undefined), SLICE_SEED);
+    assert.equal(sliceSeed(''), SLICE_SEED);
+    assert.equal(sliceSeed('7021'), 7021);
+    const randoms = new Set(Array.from({ length: 8 }, () => sliceSeed('random')));
+    assert.ok(randoms.size > 1, 'FUZZ_SEED=random must vary');
+    for (const r of randoms) assert.ok(Number.isInteger(r) && r >= 0 && r <= 0xffff_ffff);
+    assert.throws(() => sliceSeed('abc'), /FUZZ_SEED=abc: expected 'random' or a seed/);
+  });
+
   void it('runs 5 seconds of generated and mutated inputs without a crash or a hang', { timeout: 120_000 }, async (t) => {
-    const seed = (Date.now() ^ process.pid) >>> 0;
+    const seed = sliceSeed(process.env.FUZZ_SEED);
+    t.diagnostic(`fuzz slice seed ${seed} (${process.env.FUZZ_SEED ? `FUZZ_SEED=${process.env.FUZZ_SEED}` : 'fixed default; FUZZ_SEED=random for a fresh one'}); replay: FUZZ_SEED=${seed} or npm run fuzz -w node-openflow -- --seed ${seed}`);
     const s = await runFuzz({ seed, inputs: 10_000_000, seconds: 5, hangMs: 3000, crashDir: new URL('../fuzz/crashes/', import.meta.url).pathname });
     const report = s.findings.filter((f) => f.kind !== 'slow').slice(0, 3).map((f) => `${f.kind} ${f.index}: ${f.detail}`).join('\n');
     assert.equal(s.crashes, 0, `seed ${seed}: ${report}`);
