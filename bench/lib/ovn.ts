@@ -37,7 +37,9 @@ export class OvnLab {
 
   pid(file: string): number | null {
     try {
-      return Number(readFileSync(file, 'utf8').trim()) || null;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      // Only a real PID: 0 or a negative number would make process.kill signal a process group.
+      return Number.isInteger(pid) && pid > 1 ? pid : null;
     } catch {
       return null;
     }

@@ -334,7 +334,7 @@ export class Lab {
 
   /** ovs-ofctl -O OpenFlow13 <command> unix:<host dir>/br-int.mgmt [args...]. */
   async ofctl(host: string, command: string, args: string[] = []): Promise<string> {
-    return (await run(host, ['ovs-ofctl', '-O', 'OpenFlow13', command, `unix:${this.hostPaths(host).mgmt}`, ...args])).stdout;
+    return (await run(host, ['ovs-ofctl', '-O', 'OpenFlow13', command, this.hostPaths(host).mgmt, ...args])).stdout;
   }
 
   /** OpenFlow port numbers on a host's br-int by port name. */
@@ -436,7 +436,7 @@ export class Lab {
           paths,
           db: paths.db,
           vswitchdCtl: paths.vswitchdCtl,
-          mgmt: `unix:${paths.mgmt}`,
+          mgmt: paths.mgmt,
           ovsdbPid,
           vswitchdPid,
           ofports,
@@ -519,7 +519,18 @@ export class Lab {
     }
     injectFailure('underlay-link', where);
 
-    progress(`lab ${this.name}: ${h.id}: starting Open vSwitch in namespace ${h.ns}`);
+    // Say what is actually done: an idempotent `up` finds the daemons running and starts nothing.
+    const paths = hostPaths(this.dir, h.id);
+    const daemons = [['ovsdb-server', paths.ovsdbPid], ['ovs-vswitchd', paths.vswitchdPid]] as const;
+    const runningBefore = daemons.map(([what, file]) => ({ what, pid: livePid(file, paths.dir) }));
+    const toStart = runningBefore.filter((d) => d.pid === undefined).map((d) => d.what);
+    const already = runningBefore.filter((d) => d.pid !== undefined).map((d) => `${d.what} pid ${d.pid}`);
+    if (toStart.length === 0) {
+      progress(`lab ${this.name}: ${h.id}: Open vSwitch already running (${already.join(', ')})`);
+    } else {
+      const also = already.length > 0 ? `; already running: ${already.join(', ')}` : '';
+      progress(`lab ${this.name}: ${h.id}: starting ${toStart.join(' and ')} in namespace ${h.ns}${also}`);
+    }
     await hostScript(where, 'ovs-start', { dir: h.dir, netns: h.ns });
     injectFailure('ovs-start', where);
 

@@ -78,6 +78,10 @@ export type LabNsKind = { kind: 'underlay' } | { kind: 'host'; host: string } | 
 export function parseNamespace(ns: string): ({ lab: string } & LabNsKind) | undefined {
   const m = /^([a-z][a-z0-9]{0,11})-(ul|h[1-9]\d{0,2}|c-([a-z0-9][a-z0-9-]{0,12}))$/.exec(ns);
   if (!m) return undefined;
+  // Only names the lab could have made: `down` deletes what this accepts, so a host beyond MAX_HOSTS or
+  // a container name checkContainerName refuses belongs to someone else.
+  if (m[3] !== undefined && !CONTAINER_NAME_RE.test(m[3])) return undefined;
+  if (m[3] === undefined && m[2] !== 'ul' && Number((m[2] as string).slice(1)) > MAX_HOSTS) return undefined;
   const lab = m[1] as string;
   const what = m[2] as string;
   if (what === 'ul') return { lab, kind: 'underlay' };
@@ -168,9 +172,11 @@ export function checkMac(mac: string): string {
 /** Paths of one host's private Open vSwitch (see vagrant/lib/ovs-host.sh: OVS_RUNDIR is the host dir). */
 export interface HostPaths {
   dir: string;
+  /** ovs-vsctl --db target: `unix:<dir>/db.sock`. */
   db: string;
   ovsdbCtl: string;
   vswitchdCtl: string;
+  /** br-int's OpenFlow management socket as an ovs-ofctl / controller target: `unix:<dir>/br-int.mgmt`, like db. */
   mgmt: string;
   ovsdbPid: string;
   vswitchdPid: string;
@@ -187,7 +193,7 @@ export function hostPaths(labDir: string, host: string): HostPaths {
     db: `unix:${join(dir, 'db.sock')}`,
     ovsdbCtl: join(dir, 'ovsdb.ctl'),
     vswitchdCtl: join(dir, 'vswitchd.ctl'),
-    mgmt: join(dir, `${BRIDGE}.mgmt`),
+    mgmt: `unix:${join(dir, `${BRIDGE}.mgmt`)}`,
     ovsdbPid: join(dir, 'ovsdb.pid'),
     vswitchdPid: join(dir, 'vswitchd.pid'),
     agentPid: join(dir, 'agent.pid'),
@@ -233,7 +239,7 @@ export function agentConfig(
     tunnelPort: TUNNEL_PORT,
     dataDir: host.paths.agentData,
     ovs: { db: host.paths.db, datapathType: 'netdev', rundir: host.paths.dir },
-    openflow: { target: `unix:${host.paths.mgmt}` },
+    openflow: { target: host.paths.mgmt },
     api: { listen: `${host.underlayIp}:${AGENT_API_PORT}` },
     mesh: {
       listen: `${host.underlayIp}:${AGENT_MESH_PORT}`,

@@ -132,6 +132,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends `signal`, waits up to `waitMs` for the process to go, then kills it. Returns whether it was running. */
 export async function stopProcess(pid: number, signal: NodeJS.Signals = 'SIGTERM', waitMs = 5000): Promise<boolean> {
+  // kill(0) and kill(-N) signal whole process groups, kill(1) init: only ever one real process of ours.
+  if (!Number.isInteger(pid) || pid <= 1) return false;
   try {
     process.kill(pid, signal);
   } catch {

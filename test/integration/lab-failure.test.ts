@@ -2,8 +2,9 @@
 // afterwards `down` must still remove everything, and every error names where and what.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Lab, hasAgentCommand } from '../../src/lab/index.js';
@@ -73,14 +74,41 @@ void describe('lab failures', () => {
     await lab.addContainer({ host: 'h2', name: 'z', ip: '10.3.0.1/24' });
     const stray = spawn('ip', ['netns', 'exec', `${crash}-c-z`, 'sleep', '300'], { stdio: 'ignore', detached: true });
     stray.unref();
+    const strayPid = stray.pid;
+    assert.ok(strayPid !== undefined && strayPid > 1, 'the stray process started');
     const pids = pidsOf(crash);
-    process.kill(pids[1] ?? 0, 'SIGKILL');
+    assert.equal(pids.length, 4, `both hosts wrote their pidfiles: ${pids.join(' ')}`);
+    // Only a real PID of ours: 0 or a negative number would signal a whole process group (the test runner's).
+    const victim = pids[1];
+    assert.ok(victim !== undefined && Number.isInteger(victim) && victim > 1 && running(victim), `pid ${victim} is a running daemon of the lab`);
+    process.kill(victim, 'SIGKILL');
     rmSync(join(ROOT, crash, 'state.json'));
     const listed = Lab.list().find((l) => l.name === crash);
     assert.ok(listed && !listed.state && listed.namespaces.length === 4, JSON.stringify(listed));
     await new Promise((r) => setTimeout(r, 100));
     await Lab.down(crash);
-    assertGone(crash, [...pids, stray.pid ?? 0], links);
+    assertGone(crash, [...pids, strayPid], links);
+  });
+
+  void it('down from names alone removes only namespaces the lab\'s naming scheme can produce', async () => {
+    // "-" cannot occur in a lab name, hosts stop at h32 and container names do not end with "-": none of
+    // these is the lab's, though each starts with "<lab>-".
+    const foreign = [`${crash}-other`, `${crash}-h99`, `${crash}-c-x-`, `${crash}-ulx`];
+    const ours = `${crash}-h1`;
+    try {
+      for (const ns of [...foreign, ours]) execFileSync('ip', ['netns', 'add', ns]);
+      const { removed } = await Lab.down(crash);
+      assert.deepEqual(removed, [`namespace ${ours}`]);
+      assert.deepEqual(namespacesOf(crash).sort(), [...foreign].sort());
+    } finally {
+      for (const ns of [...foreign, ours]) {
+        try {
+          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+        } catch {
+          // Not there (down removed it, or it was never made).
+        }
+      }
+    }
   });
 
   void it('the command line names the host and the command of a failed step, exits 1, and down cleans up', async () => {
@@ -123,6 +151,42 @@ void describe('lab failures', () => {
     const r = await execa(process.execPath, [BIN, 'lab', 'up', '--lab', bad], { reject: false, uid: 65534, gid: 65534 });
     assert.equal(r.exitCode, 1, r.stderr);
     assert.match(r.stderr, /the lab needs root/);
+  });
+
+  void it('without Open vSwitch the lab stops at once, naming the missing programs and the Debian packages', async () => {
+    // Open vSwitch stays installed: each run hides it in a private mount namespace of its own (nothing
+    // changes outside it) with an empty tmpfs over /usr/sbin (/sbin links there) and/or the schema
+    // directory, and a PATH without /usr/bin that holds copies of the non-OVS tools when wanted.
+    const withTools = mkdtempSync(join(tmpdir(), 'bumless-noovs-'));
+    const empty = mkdtempSync(join(tmpdir(), 'bumless-noovs-'));
+    try {
+      for (const tool of ['ip', 'ethtool']) {
+        const found = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].map((d) => join(d, tool)).find((f) => existsSync(f));
+        assert.ok(found, `${tool} is installed`);
+        copyFileSync(found, join(withTools, tool));
+      }
+      const hidden = (over: string[], path: string | null) =>
+        execa('unshare', ['-m', '--propagation', 'private', 'sh', '-ec',
+          `${over.map((d) => `mount -t tmpfs bumless-test ${d}`).join('; ')}; exec "$@"`, 'sh',
+          ...(path === null ? [] : ['env', `PATH=${path}`]), process.execPath, BIN, 'lab', 'up', '--lab', bad], { reject: false });
+
+      const noOvs = await hidden(['/usr/sbin'], withTools);
+      assert.equal(noOvs.exitCode, 1, noOvs.stderr);
+      assert.equal(noOvs.stderr.trim(), 'bumless lab up: missing ovsdb-server, ovs-vswitchd, ovsdb-tool, ovs-vsctl, ovs-ofctl; install the Debian packages: apt-get install -y openvswitch-switch');
+
+      const nothing = await hidden(['/usr/sbin', '/usr/share/openvswitch'], empty);
+      assert.equal(nothing.exitCode, 1, nothing.stderr);
+      assert.match(nothing.stderr, /^bumless lab up: missing ovsdb-server, ovs-vswitchd, ovsdb-tool, ovs-vsctl, ovs-ofctl, ip, ethtool; install the Debian packages: apt-get install -y openvswitch-switch iproute2 ethtool$/m);
+
+      const noSchema = await hidden(['/usr/share/openvswitch'], null);
+      assert.equal(noSchema.exitCode, 1, noSchema.stderr);
+      assert.match(noSchema.stderr, /^bumless lab up: missing \/usr\/share\/openvswitch\/vswitch\.ovsschema; install the Debian packages: apt-get install -y openvswitch-common$/m);
+      assert.deepEqual(namespacesOf(bad), [], 'stopped before making anything');
+      assert.equal(existsSync(join(ROOT, bad)), false);
+    } finally {
+      rmSync(withTools, { recursive: true, force: true });
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   void it('agents start runs the agent in each host namespace, or says there is none to run', async () => {

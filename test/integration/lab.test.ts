@@ -67,6 +67,9 @@ for (const encap of ENCAPS) {
         assert.ok(h.vswitchdPid !== null && running(h.vswitchdPid), `${h.id} ovs-vswitchd runs`);
         assert.equal(h.agent, null);
         assert.equal(h.mgmt, `unix:${h.dir}/br-int.mgmt`);
+        // Socket targets take one form everywhere in the status: paths.* as the top-level fields.
+        assert.equal(h.paths.mgmt, h.mgmt);
+        assert.equal(h.paths.db, `unix:${h.dir}/db.sock`);
         ips.add(h.underlayIp);
         assert.equal((await lab.vsctl(h.id, ['get', 'bridge', 'br-int', 'fail_mode'])).trim(), 'secure');
         assert.equal((await lab.vsctl(h.id, ['get', 'bridge', 'br-int', 'protocols'])).trim(), '[OpenFlow13]');
@@ -172,10 +175,16 @@ for (const encap of ENCAPS) {
       assert.ok(h2?.vswitchdPid);
       process.kill(h2.vswitchdPid, 'SIGKILL');
       await lab.exec({ host: 'h1' }, ['ip', 'netns', 'del', `${name}-c-c2`]);
-      await Lab.up({ lab: name });
+      const lines: string[] = [];
+      await Lab.up({ lab: name, progress: (l) => lines.push(l) });
       const repaired = await lab.status();
       const newH2 = repaired.hosts.find((h) => h.id === 'h2');
       assert.ok(newH2?.vswitchdPid && newH2.vswitchdPid !== h2.vswitchdPid && running(newH2.vswitchdPid));
+      // Progress says what was done: h2 gets a new ovs-vswitchd, h1 and h3 start nothing.
+      const h1 = status.hosts.find((h) => h.id === 'h1');
+      assert.ok(lines.includes(`lab ${name}: h1: Open vSwitch already running (ovsdb-server pid ${h1?.ovsdbPid}, ovs-vswitchd pid ${h1?.vswitchdPid})`), lines.join('\n'));
+      assert.ok(lines.includes(`lab ${name}: h2: starting ovs-vswitchd in namespace ${name}-h2; already running: ovsdb-server pid ${h2.ovsdbPid}`), lines.join('\n'));
+      assert.ok(!lines.some((l) => /h[13]: starting/.test(l)), lines.join('\n'));
       assert.ok(namespacesOf(name).includes(`${name}-c-c2`));
       // A restarted ovs-vswitchd starts without flows (fail_mode=secure keeps none across a restart).
       await installStaticFlows(lab, 10);

@@ -68,7 +68,11 @@ export class OvsHost {
   }
 
   #pid(name: string): number {
-    return Number(readFileSync(join(this.dir, `${name}.pid`), 'utf8').trim());
+    const file = join(this.dir, `${name}.pid`);
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    // 0 or a negative number would make process.kill signal a process group (ours): refuse anything but a real PID.
+    if (!Number.isInteger(pid) || pid <= 1) throw new Error(`${file} holds no valid PID`);
+    return pid;
   }
 
   #inNs(cmd: string[]): [string, string[]] {

@@ -11,6 +11,7 @@ import {
   defaultMac,
   defaultUnderlay,
   hostPaths,
+  MAX_HOSTS,
   names,
   parseNamespace,
   underlayPlan,
@@ -36,7 +37,9 @@ void describe('lab names', () => {
     assert.equal(parseNamespace('ab-h1')?.lab, 'ab');
     assert.notEqual(parseNamespace('ab-h1')?.lab, 'a');
     assert.equal(parseNamespace('a-c-b-h1')?.lab, 'a');
-    for (const foreign of ['ovn1', 'bgp1', 'a-x1', 'a-h0', 'a-', '-ul', 'a-c-', 'a-c--x', 'A-ul']) {
+    // `down` deletes what parseNamespace attributes to the lab: nothing the scheme could not have made,
+    // e.g. a host beyond MAX_HOSTS or a container name checkContainerName refuses.
+    for (const foreign of ['ovn1', 'bgp1', 'a-x1', 'a-h0', 'a-', '-ul', 'a-c-', 'a-c--x', 'A-ul', 'a-other', 'a-h01', 'a-h33', 'a-h999', 'a-c-x-', 'a-c-abcdefghijklmn', 'a-ul2']) {
       assert.equal(parseNamespace(foreign), undefined, foreign);
     }
   });
@@ -79,6 +82,20 @@ void describe('containers', () => {
     assert.equal(defaultMac('t1', 'web'), mac);
     assert.notEqual(defaultMac('t2', 'web'), mac);
     assert.notEqual(defaultMac('t1', 'db'), mac);
+  });
+});
+
+void describe('host paths', () => {
+  void it('gives the database and br-int management sockets in the same form: a unix: target', () => {
+    const p = hostPaths('/run/bumless/labs/t1', 'h2');
+    assert.equal(p.db, 'unix:/run/bumless/labs/t1/h2/db.sock');
+    assert.equal(p.mgmt, 'unix:/run/bumless/labs/t1/h2/br-int.mgmt');
+    assert.equal(p.vswitchdCtl, '/run/bumless/labs/t1/h2/vswitchd.ctl');
+  });
+
+  void it('accepts host ids up to MAX_HOSTS and every valid container name as the lab\'s', () => {
+    assert.deepEqual(parseNamespace(`a-h${MAX_HOSTS}`), { lab: 'a', kind: 'host', host: `h${MAX_HOSTS}` });
+    assert.deepEqual(parseNamespace('a-c-abcdefghijklm'), { lab: 'a', kind: 'container', container: 'abcdefghijklm' });
   });
 });
 
