@@ -13,6 +13,7 @@ export type SwitchErrorCode =
   | 'SWITCH_DISCONNECTED' // the request's connection went away
   | 'SWITCH_TIMEOUT' // no reply in time
   | 'SWITCH_OFP_ERROR' // the switch answered with OFPT_ERROR
+  | 'SWITCH_BAD_REPLY' // a reply broke the protocol or a limit (wrong multipart type, too many entries or bytes)
   | 'SWITCH_CLOSED'; // the session was stopped
 
 export class SwitchError extends Error {

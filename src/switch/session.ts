@@ -51,6 +51,15 @@ export interface SessionOptions {
   errorRingSize?: number;
   /** Messages encoded into one buffer per socket write when sending many. */
   writeBatch?: number;
+  /**
+   * Bounds on one multipart reply split with REPLY_MORE, so a misbehaving switch cannot grow memory or
+   * keep a request alive forever: body entries (default 2,000,000: twice a 1M-flow dump), wire bytes
+   * (default 512 MiB) and total time (default 300 s, never less than the request's own timeout, which
+   * still applies between parts).
+   */
+  multipartMaxEntries?: number;
+  multipartMaxBytes?: number;
+  multipartMaxMs?: number;
 }
 
 /** What an OFPT_ERROR said, and about which message. */
@@ -108,7 +117,14 @@ interface Pending {
   timeoutMs: number;
   parts: OFMessage[];
   multipart: boolean;
+  /** A multipart request's overall deadline: not re-armed by reply parts. */
+  deadline?: TimerHandle;
+  entries: number;
+  bytes: number;
 }
+
+/** Most xids whose abandoned multipart replies are still being dropped (oldest forgotten first). */
+const MAX_DISCARDING = 1024;
 
 interface Tracked {
   msg: OFMessage;
@@ -161,6 +177,8 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   #drainWaiters: (() => void)[] = [];
   readonly #pending = new Map<number, Pending>();
   readonly #tracked = new Map<number, Tracked>();
+  /** xids of multipart requests failed while the switch was still sending parts: the rest is dropped. */
+  readonly #discarding = new Set<number>();
   #hello: { resolve: (m: MessageOf<'HELLO'>) => void; reject: (e: Error) => void } | undefined;
 
   #datapathId: bigint | undefined;
@@ -190,6 +208,9 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       requestTimeoutMs: opts.requestTimeoutMs ?? 10000,
       errorRingSize: opts.errorRingSize ?? 64,
       writeBatch: opts.writeBatch ?? 256,
+      multipartMaxEntries: opts.multipartMaxEntries ?? 2_000_000,
+      multipartMaxBytes: opts.multipartMaxBytes ?? 512 * 1024 * 1024,
+      multipartMaxMs: opts.multipartMaxMs ?? 300_000,
     };
   }
 
@@ -387,11 +408,12 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     this.#echoTimer = undefined;
     stream?.destroy();
     for (const [, p] of this.#pending) {
-      this.#timers.clearTimeout(p.timer);
+      this.#clearTimers(p);
       p.reject(new SwitchError(code, `${p.msg.type} not answered: ${reason}`));
     }
     this.#pending.clear();
     this.#tracked.clear();
+    this.#discarding.clear();
     this.#connectedSince = undefined;
     for (const w of this.#drainWaiters.splice(0)) w();
     this.#needDrain = false;
@@ -478,7 +500,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       } catch (err) {
         const perEntry = this.#decodeFlowReply(frame, err as Error);
         if (perEntry) {
-          this.#dispatch(perEntry);
+          this.#dispatch(perEntry, frame.length);
           continue;
         }
         this.#decodeErrors++;
@@ -488,7 +510,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
         if (p) this.#settle(xid, undefined, new SwitchError('SWITCH_OFP_ERROR', `reply to ${p.msg.type} cannot be decoded: ${(err as Error).message}`));
         continue;
       }
-      this.#dispatch(msg);
+      this.#dispatch(msg, frame.length);
     }
   }
 
@@ -513,7 +535,8 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     return r.msg;
   }
 
-  #dispatch(msg: OFMessage): void {
+  /** `bytes`: the message's length on the wire (counted against the multipart byte limit). */
+  #dispatch(msg: OFMessage, bytes = 0): void {
     switch (msg.type) {
       case 'HELLO':
         this.#hello?.resolve(msg);
@@ -535,14 +558,12 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       case 'MULTIPART_REPLY': {
         const p = this.#pending.get(msg.xid);
         if (p && p.multipart) {
-          p.parts.push(msg);
-          if (msg.flags.includes('REPLY_MORE')) {
-            // A long dump keeps its request alive as long as parts keep coming.
-            this.#timers.clearTimeout(p.timer);
-            p.timer = this.#armRequestTimer(msg.xid, p.timeoutMs);
-            return;
-          }
-          this.#settle(msg.xid, p.parts);
+          this.#onMultipartPart(p, msg, bytes);
+          return;
+        }
+        if (!p && this.#discarding.has(msg.xid)) {
+          // The rest of a reply already given up on: neither a new request's answer nor news for listeners.
+          if (!msg.flags.includes('REPLY_MORE')) this.#discarding.delete(msg.xid);
           return;
         }
         break;
@@ -564,6 +585,48 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       return;
     }
     this.emit('message', msg);
+  }
+
+  #onMultipartPart(p: Pending, msg: MessageOf<'MULTIPART_REPLY'>, bytes: number): void {
+    const more = msg.flags.includes('REPLY_MORE');
+    const wanted = p.msg.type === 'MULTIPART_REQUEST' ? p.msg.mpType : undefined;
+    const what = `the reply to MULTIPART_REQUEST/${wanted ?? '?'} (xid ${msg.xid})`;
+    if (wanted !== undefined && msg.mpType !== wanted) {
+      this.#failMultipart(p, more, `${what} came as ${msg.mpType}: the switch mixed up replies; the request was abandoned, retry it`);
+      return;
+    }
+    p.parts.push(msg);
+    p.entries += Array.isArray(msg.body) ? msg.body.length : 1;
+    p.bytes += bytes;
+    if (p.entries > this.#o.multipartMaxEntries) {
+      this.#failMultipart(p, more, `${what} exceeds ${this.#o.multipartMaxEntries} entries after ${p.parts.length} parts: abandoned; check the switch for a runaway table`);
+      return;
+    }
+    if (p.bytes > this.#o.multipartMaxBytes) {
+      this.#failMultipart(p, more, `${what} exceeds ${this.#o.multipartMaxBytes} bytes after ${p.parts.length} parts: abandoned; check the switch for a runaway table`);
+      return;
+    }
+    if (more) {
+      // Parts that keep coming keep the request alive, up to its overall deadline.
+      this.#timers.clearTimeout(p.timer);
+      p.timer = this.#armRequestTimer(msg.xid, p.timeoutMs);
+      return;
+    }
+    this.#settle(msg.xid, p.parts);
+  }
+
+  /** Fails a multipart request whose reply broke a rule; parts still to come for it are dropped. */
+  #failMultipart(p: Pending, more: boolean, text: string, code: 'SWITCH_BAD_REPLY' | 'SWITCH_TIMEOUT' = 'SWITCH_BAD_REPLY'): void {
+    const xid = p.msg.xid;
+    this.#log.warn({ xid, parts: p.parts.length, entries: p.entries, bytes: p.bytes }, text);
+    if (more) {
+      this.#discarding.add(xid);
+      if (this.#discarding.size > MAX_DISCARDING) {
+        const oldest = this.#discarding.values().next().value;
+        if (oldest !== undefined) this.#discarding.delete(oldest);
+      }
+    }
+    this.#settle(xid, undefined, new SwitchError(code, text));
   }
 
   #onError(msg: MessageOf<'ERROR'>): void {
@@ -612,7 +675,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     // Skip 0 (OVS uses it for unsolicited messages) and any xid still awaiting an answer.
     do {
       this.#xid = (this.#xid + 1) >>> 0;
-    } while (this.#xid === 0 || this.#pending.has(this.#xid) || this.#tracked.has(this.#xid));
+    } while (this.#xid === 0 || this.#pending.has(this.#xid) || this.#tracked.has(this.#xid) || this.#discarding.has(this.#xid));
     return this.#xid;
   }
 
@@ -630,7 +693,11 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       // arrives in that turn re-arms the request with a new timer, which this one must not override.
       setImmediate(() => {
         const p = this.#pending.get(xid);
-        if (p && p.timer === h) this.#settle(xid, undefined, new SwitchError('SWITCH_TIMEOUT', `no answer to ${p.msg.type} (xid ${xid}) within ${ms} ms`));
+        if (!p || p.timer !== h) return;
+        const text = `no answer to ${p.msg.type} (xid ${xid}) within ${ms} ms`;
+        // A multipart reply cut off between parts may still send the rest: drop it when it comes.
+        if (p.parts.length > 0) this.#failMultipart(p, true, `${text} after ${p.parts.length} reply parts`, 'SWITCH_TIMEOUT');
+        else this.#settle(xid, undefined, new SwitchError('SWITCH_TIMEOUT', text));
       });
     }, ms);
     return h;
@@ -640,14 +707,27 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     const p = this.#pending.get(xid);
     if (!p) return;
     this.#pending.delete(xid);
-    this.#timers.clearTimeout(p.timer);
+    this.#clearTimers(p);
     if (err) p.reject(err);
     else p.resolve(replies ?? []);
   }
 
+  #clearTimers(p: Pending): void {
+    this.#timers.clearTimeout(p.timer);
+    if (p.deadline) this.#timers.clearTimeout(p.deadline);
+  }
+
   #expect(msg: OFMessage, multipart: boolean, timeoutMs: number): Promise<OFMessage[]> {
     return new Promise<OFMessage[]>((resolve, reject) => {
-      this.#pending.set(msg.xid, { msg, resolve, reject, timer: this.#armRequestTimer(msg.xid, timeoutMs), timeoutMs, parts: [], multipart });
+      const p: Pending = { msg, resolve, reject, timer: this.#armRequestTimer(msg.xid, timeoutMs), timeoutMs, parts: [], multipart, entries: 0, bytes: 0 };
+      if (multipart) {
+        const ms = Math.max(timeoutMs, this.#o.multipartMaxMs);
+        p.deadline = this.#timers.setTimeout(() => {
+          if (this.#pending.get(msg.xid) !== p) return;
+          this.#failMultipart(p, p.parts.length > 0, `the reply to ${msg.type}${msg.type === 'MULTIPART_REQUEST' ? `/${msg.mpType}` : ''} (xid ${msg.xid}) is not complete after ${ms} ms (${p.parts.length} parts, ${p.entries} entries): abandoned`, 'SWITCH_TIMEOUT');
+        }, ms);
+      }
+      this.#pending.set(msg.xid, p);
     });
   }
 

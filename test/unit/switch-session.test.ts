@@ -4,6 +4,7 @@ import { encode } from 'node-openflow';
 import type { FlowModBody, FlowStats } from 'node-openflow';
 import { FakeTimers } from '../../src/switch/clock.js';
 import { OpenFlowRequestError, OpenFlowSession, type SessionOptions } from '../../src/switch/session.js';
+import { SwitchError } from '../../src/switch/errors.js';
 import { FakeOfPeer, port } from '../support/switch-ofpeer.js';
 
 async function flush(rounds = 8): Promise<void> {
@@ -299,5 +300,109 @@ void test('an unanswered request times out; a reply already waiting when the tim
   peer.send({ type: 'BARRIER_REPLY', xid });
   timers.advance(2000);
   await assert.doesNotReject(late);
+  s.stop();
+});
+
+// A switch that never finishes a multipart reply, sends too much, or answers with another type must fail
+// the request with a typed error instead of growing memory or keeping it alive; the session stays usable.
+const stat = (p: number): FlowStats => ({
+  tableId: 0, durationSec: 1, durationNsec: 0, priority: p, idleTimeout: 0, hardTimeout: 0, flags: [], cookie: 0n,
+  packetCount: 0n, byteCount: 0n, match: [{ field: 'in_port', value: p }], instructions: [],
+});
+
+/** Answers the next FLOW dump with `parts` REPLY_MORE parts of 3 flows each and no last part. */
+function endlessDump(peer: FakeOfPeer, parts: number): void {
+  peer.hook = (m) => {
+    if (m.type !== 'MULTIPART_REQUEST' || m.mpType !== 'FLOW') return;
+    peer.hook = undefined;
+    for (let i = 0; i < parts; i++) peer.send({ type: 'MULTIPART_REPLY', xid: m.xid, mpType: 'FLOW', flags: ['REPLY_MORE'], body: [stat(3 * i), stat(3 * i + 1), stat(3 * i + 2)] });
+    return true;
+  };
+}
+
+async function expectUsable(s: OpenFlowSession, peer: FakeOfPeer): Promise<void> {
+  peer.hook = (m) => {
+    if (m.type !== 'MULTIPART_REQUEST' || m.mpType !== 'FLOW') return;
+    peer.send({ type: 'MULTIPART_REPLY', xid: m.xid, mpType: 'FLOW', flags: [], body: [stat(7)] });
+    return true;
+  };
+  assert.deepEqual((await s.dumpFlows()).map((f) => f.priority), [7]);
+  assert.equal(s.state, 'connected');
+}
+
+void test('an endless REPLY_MORE reply fails at the entry limit; its later parts are dropped, not emitted', async () => {
+  const warnings: string[] = [];
+  const logger = { debug() {}, info() {}, error() {}, warn: (_o: object, msg?: string) => void warnings.push(msg ?? '') };
+  const { peer, s } = setup({ multipartMaxEntries: 10, logger });
+  s.start();
+  await new Promise((r) => s.once('connected', r));
+  const unsolicited: string[] = [];
+  s.on('message', (m) => unsolicited.push(m.type));
+  endlessDump(peer, 200);
+  await assert.rejects(s.dumpFlows(), (e: unknown) => e instanceof SwitchError && e.code === 'SWITCH_BAD_REPLY' && /exceeds 10 entries after 4 parts/.test(e.message));
+  await flush(220);
+  assert.deepEqual(unsolicited, [], 'the abandoned parts reach no listener');
+  assert.ok(warnings.some((w) => /MULTIPART_REQUEST\/FLOW \(xid \d+\) exceeds 10 entries/.test(w)), warnings.join('\n'));
+  await expectUsable(s, peer);
+  s.stop();
+});
+
+void test('a multipart reply fails at the byte limit', async () => {
+  const { peer, s } = setup({ multipartMaxBytes: 1000 });
+  s.start();
+  await new Promise((r) => s.once('connected', r));
+  endlessDump(peer, 100);
+  await assert.rejects(s.dumpFlows(), (e: unknown) => e instanceof SwitchError && e.code === 'SWITCH_BAD_REPLY' && /exceeds 1000 bytes/.test(e.message));
+  await flush(120);
+  await expectUsable(s, peer);
+  s.stop();
+});
+
+void test('parts that keep trickling in do not keep a multipart request alive past its overall deadline', async () => {
+  const { peer, s, timers } = setup({ requestTimeoutMs: 2000, multipartMaxMs: 5000, echoIntervalMs: 60_000, inactivityTimeoutMs: 120_000 });
+  s.start();
+  await new Promise((r) => s.once('connected', r));
+  let xid = -1;
+  peer.hook = (m) => {
+    if (m.type !== 'MULTIPART_REQUEST' || m.mpType !== 'FLOW') return;
+    xid = m.xid;
+    return true;
+  };
+  let outcome: unknown;
+  const dump = s.dumpFlows().then((f) => (outcome = f), (e: unknown) => (outcome = e));
+  await flush();
+  assert.ok(xid > 0);
+  // One part a second, well inside the 2 s between parts, for 10 s.
+  for (let i = 0; i < 10 && outcome === undefined; i++) {
+    peer.send({ type: 'MULTIPART_REPLY', xid, mpType: 'FLOW', flags: ['REPLY_MORE'], body: [stat(i)] });
+    await flush();
+    timers.advance(1000);
+    await flush();
+  }
+  await dump;
+  assert.ok(outcome instanceof SwitchError && outcome.code === 'SWITCH_TIMEOUT', String(outcome));
+  assert.match(outcome.message, /not complete after 5000 ms \(\d parts, \d entries\)/);
+  assert.ok(timers.now() <= 6000, `failed at ${timers.now()} ms`);
+  s.stop();
+});
+
+void test('a multipart reply of another type than requested fails the request', async () => {
+  const { peer, s } = setup();
+  s.start();
+  await new Promise((r) => s.once('connected', r));
+  for (const flags of [['REPLY_MORE'], []] as const) {
+    peer.hook = (m) => {
+      if (m.type !== 'MULTIPART_REQUEST' || m.mpType !== 'FLOW') return;
+      peer.send({ type: 'MULTIPART_REPLY', xid: m.xid, mpType: 'FLOW', flags: ['REPLY_MORE'], body: [stat(1)] });
+      peer.send({ type: 'MULTIPART_REPLY', xid: m.xid, mpType: 'PORT_DESC', flags: [...flags], body: [port(9, 'x')] });
+      if (flags.length > 0) peer.send({ type: 'MULTIPART_REPLY', xid: m.xid, mpType: 'PORT_DESC', flags: [], body: [port(10, 'y')] });
+      return true;
+    };
+    await assert.rejects(s.dumpFlows(), (e: unknown) => e instanceof SwitchError && e.code === 'SWITCH_BAD_REPLY' && /MULTIPART_REQUEST\/FLOW \(xid \d+\) came as PORT_DESC/.test(e.message));
+    await flush();
+  }
+  // The port map is the session's own: a stray PORT_DESC does not change it.
+  assert.equal(s.ofport('x'), undefined);
+  await expectUsable(s, peer);
   s.stop();
 });
