@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/schema.js';
 import { Registry } from '../registry/registry.js';
 import type { RegistryChange } from '../registry/registry.js';
+import type { Endpoint } from '../registry/model.js';
 import { Store } from '../registry/store.js';
 import type { HostContext } from '../pipeline/desired.js';
 import { BUM_DROP_KINDS, COOKIE_MARKER, COOKIE_MARKER_MASK, cookieKind, cookieVni } from '../pipeline/cookie.js';
@@ -27,7 +28,7 @@ import { loadOrCreateAdminToken } from '../api/auth.js';
 import { startApi } from '../api/server.js';
 import type { RunningApi } from '../api/server.js';
 import { registryPort, registryTokens } from '../api/registry-adapter.js';
-import type { Alarm, FlowView, FlowsPort, MeshPort, NetworkCounters, PeerInfo, RegistryPort, RegistryStats, StatusPort, SwitchStatus, TracePort } from '../api/ports.js';
+import type { Alarm, FlowView, FlowsPort, InstallOutcome, MeshPort, NetworkCounters, PeerInfo, RegistryPort, RegistryStats, StatusPort, SwitchStatus, TracePort } from '../api/ports.js';
 import { DesiredState } from './desired.js';
 import type { DesiredDelta, NetworkInput } from './desired.js';
 import { flowView } from './flowview.js';
@@ -223,6 +224,10 @@ export class Agent {
         hostId: this.config.hostId,
         logger: this.log.child({ mod: 'api' }),
         bodyLimit: this.config.api.bodyLimit,
+        rateLimit: this.config.api.rateLimit,
+        defaultQuota: this.config.api.defaultQuota,
+        metricsPublic: this.config.api.metricsPublic,
+        installTimeoutMs: this.config.api.installTimeoutMs,
         ...(this.config.api.tls ? { tls: this.config.api.tls } : {}),
       });
       this.log.info({ url: this.api.url }, 'API listening');
@@ -498,19 +503,78 @@ export class Agent {
   }
 
   /**
-   * Resolves true once the switch holds every desired flow as of the registry's current state (the
-   * reconciler confirms each bundle with a barrier), false after timeoutMs.
+   * Per endpoint (the 201 of a registration): resolves installed once the flows the pipeline planned
+   * for this endpoint's own port (classify, port security, own-probe drop, local unicast) are in the
+   * reconciler's installed table, which it updates only after the switch committed the bundle. Answers
+   * at once, with the reason, when they cannot be: the port is not on the bridge (the flows appear with
+   * the port) or the pipeline refused the endpoint. For a deleted endpoint, or one of another host: once
+   * the whole table is in sync (its flows are gone then).
    */
-  async waitInstalled(_endpointKey: string, timeoutMs: number): Promise<boolean> {
+  async waitInstalled(key: string, timeoutMs: number): Promise<InstallOutcome> {
     const deadline = Date.now() + timeoutMs;
     await this.registry.settled();
     this.flush();
+    const at = key.lastIndexOf('/');
+    const network = key.slice(0, at);
+    const mac = key.slice(at + 1).toLowerCase();
+    const ep = this.registry.endpoints({ network }).find((e) => e.mac.toLowerCase() === mac);
+    const local = ep !== undefined && ep.hostId === this.config.hostId;
     for (;;) {
-      if (this.session.state === 'connected' && this.reconciler.status().inSync) return true;
+      if (this.session.state === 'connected') {
+        if (!local) {
+          if (this.reconciler.status().inSync) return { installed: true };
+        } else {
+          const s = this.endpointFlows(ep);
+          if (s.reason !== undefined) return { installed: false, reason: s.reason };
+          if (s.pending === 0) return { installed: true };
+        }
+      }
       const left = deadline - Date.now();
-      if (left <= 0) return false;
+      if (left <= 0) {
+        const why = this.session.state === 'connected' ? 'the switch did not confirm them' : 'the OpenFlow session to the switch is down';
+        return { installed: false, reason: `${why} within ${timeoutMs} ms; they follow when it does` };
+      }
       await Promise.race([this.reconciler.whenIdle().then(() => sleep(2)), sleep(Math.min(left, 250))]);
     }
+  }
+
+  /** This endpoint's planned local flows not yet confirmed on the switch, or why there are none. */
+  private endpointFlows(ep: Endpoint): { pending: number; reason?: string } {
+    const i = ep.network.indexOf('/');
+    const net = this.registry.network(ep.network.slice(0, i), ep.network.slice(i + 1));
+    if (!net) return { pending: 0, reason: `network ${ep.network} is gone` };
+    if (net.vniConflictWith !== undefined) return { pending: 0, reason: `network ${ep.network} lost VNI ${net.vni} to ${net.vniConflictWith} and is not forwarded` };
+    const ofport = this.desired.context.localPorts.get(ep.port);
+    if (ofport === undefined) return { pending: 0, reason: `port ${ep.port} is not on ${this.config.bridge}` };
+    const mac = ep.mac.toLowerCase();
+    const field = (f: Flow, name: string): unknown => {
+      const m = f.match.find((x) => x.field === name);
+      return m && 'value' in m ? m.value : undefined;
+    };
+    const mine = (f: Flow): boolean => {
+      if (cookieVni(f.cookie) !== net.vni) return false;
+      const kind = cookieKind(f.cookie);
+      const src = field(f, 'eth_src');
+      if (kind === 'unicast-local') return typeof field(f, 'eth_dst') === 'string' && (field(f, 'eth_dst') as string).toLowerCase() === mac;
+      if (kind === 'arp-own-probe-drop') return field(f, 'in_port') === ofport;
+      return (kind === 'classify-local' || kind === 'port-security') && field(f, 'in_port') === ofport && typeof src === 'string' && src.toLowerCase() === mac;
+    };
+    let planned = 0;
+    let classified = false;
+    let pending = 0;
+    const installed = this.reconciler.installed;
+    for (const e of this.reconciler.desired.values()) {
+      if (!mine(e.flow)) continue;
+      planned++;
+      if (cookieKind(e.flow.cookie) === 'classify-local') classified = true;
+      const got = installed.get(e.key);
+      if (!got || got.cdata !== e.cdata || got.ikey !== e.ikey) pending++;
+    }
+    if (planned === 0 || !classified) {
+      const problem = this.desired.problems().find((p) => p.network === ep.network && p.endpoint?.toLowerCase() === mac);
+      return { pending: 0, reason: problem ? problem.message : `the pipeline planned no flows for it on port ${ep.port}; see the agent log` };
+    }
+    return { pending };
   }
 
   private tracePort(): TracePort {

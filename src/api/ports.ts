@@ -104,10 +104,18 @@ export interface FlowsPort {
   /** Desired and installed flows (formatted with flowView() from ovs-format.ts). */
   flows(): MaybePromise<{ desired: FlowView[]; installed: FlowView[] }>;
   /**
-   * Resolves once the flows for this endpoint key ("<tenant>/<network>/<mac>", see endpointKey) as of the
-   * registry's current state are confirmed installed on the local switch (barrier), or false after timeoutMs.
+   * Resolves once this endpoint's own local flows (endpoint key "<tenant>/<network>/<mac>", see endpointKey)
+   * as of the registry's current state are confirmed installed on the local switch (barrier): installed
+   * true. Installed false with a reason when they cannot be (its port is not on the bridge, the pipeline
+   * refused it) or were not confirmed within timeoutMs. For a deleted endpoint: once its flows are gone.
    */
-  waitInstalled(endpointKey: string, timeoutMs: number): Promise<boolean>;
+  waitInstalled(endpointKey: string, timeoutMs: number): Promise<InstallOutcome>;
+}
+
+export interface InstallOutcome {
+  installed: boolean;
+  /** Why not installed, e.g. "port c-h4 is not on br-int" (the flows follow when the port appears). */
+  reason?: string;
 }
 
 export interface TracePort {

@@ -20,7 +20,11 @@ import { microflow, parseTrace, resolveTrace } from './trace.js';
 export interface Quota {
   networks: number;
   endpoints: number;
+  /** Live tokens per tenant (each one is replicated to every agent). Default 32. */
+  tokens?: number;
 }
+
+export const DEFAULT_QUOTA: Required<Quota> = { networks: 64, endpoints: 4096, tokens: 32 };
 
 export interface RouteDeps {
   registry: RegistryPort;
@@ -146,13 +150,14 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
       return registry.upsertLocalEndpoint(input);
     });
     const key = endpointKey(endpoint);
-    const installed = d.flows ? await d.flows.waitInstalled(key, d.installTimeoutMs) : false;
+    const outcome = d.flows ? await d.flows.waitInstalled(key, d.installTimeoutMs) : { installed: false, reason: 'this agent has no switch session' };
+    const installed = outcome.installed;
     if (installed) d.metrics.registrationLatency.observe((d.clock.now() - startedAt) / 1000);
     else d.metrics.registrationsNotConfirmed++;
     const headers = location ? { location: `/v1/endpoints/${key}` } : undefined;
     return {
       status: installed ? (created ? 201 : 200) : 202,
-      body: { endpoint, installed, announcedTo: await announcedTo() },
+      body: { endpoint, installed, ...(!installed && outcome.reason ? { reason: outcome.reason } : {}), announcedTo: await announcedTo() },
       ...(headers ? { headers } : {}),
     };
   }
@@ -267,7 +272,14 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
           if (!done) throw new ApiError(409, 'conflict', `token id ${body.token.split('.')[1]} is already used by another token or tenant; create a new token instead`);
           return { status: done.existing ? 200 : 201, body: { info: done.info } };
         }
-        const { token, record } = await d.auth.create('tenant', params.tenant, body?.description);
+        const { token, record } = await tenantLock.run(params.tenant, async () => {
+          const quota = d.defaultQuota.tokens ?? DEFAULT_QUOTA.tokens;
+          const count = (await d.auth.list(params.tenant)).length;
+          if (count >= quota) {
+            throw new ApiError(403, 'quota_exceeded', `tenant ${params.tenant} has ${count} tokens, the quota is ${quota}; revoke unused ones (bumless tenant token list ${params.tenant}; bumless tenant token revoke ${params.tenant} ID) or ask the admin to raise api.defaultQuota.tokens`);
+          }
+          return d.auth.create('tenant', params.tenant, body?.description);
+        });
         return { status: 201, body: { token, info: record } };
       },
     }),
@@ -358,7 +370,7 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
       responses: {
         201: json('registered, durable, local flows confirmed', S.EndpointRegistered),
         200: json('already registered; replaced, durable, flows confirmed', S.EndpointRegistered),
-        202: json('durable, but the switch did not confirm the flows in time (they follow when it does)', S.EndpointRegistered),
+        202: json('durable, but its local flows are not confirmed: reason says why (port not on the bridge yet, or no confirmation in time); they follow when they can', S.EndpointRegistered),
         ...bad, ...common, ...forbidden, ...nf,
         409: json('an IP is held by another MAC of the network; details name the holder', S.ErrorBody),
       },
@@ -376,7 +388,7 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
       responses: {
         201: json('created, durable, local flows confirmed', S.EndpointRegistered),
         200: json('replaced (or unchanged), durable, local flows confirmed', S.EndpointRegistered),
-        202: json('durable, but the switch did not confirm the flows in time', S.EndpointRegistered),
+        202: json('durable, but its local flows are not confirmed: reason says why', S.EndpointRegistered),
         ...bad, ...common, ...forbidden, ...nf,
         409: json('an IP is held by another MAC of the network', S.ErrorBody),
       },
@@ -399,8 +411,8 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
           throw new ApiError(409, 'conflict', `endpoint ${endpointKey(e)} is registered on host ${e.hostId}; delete it through that host's agent`);
         }
         await registry.deleteLocalEndpoint(e.network, e.mac);
-        const confirmed = d.flows ? await d.flows.waitInstalled(endpointKey(e), d.installTimeoutMs) : false;
-        return confirmed ? { status: 204 } : { status: 202, body: { installed: false } };
+        const outcome = d.flows ? await d.flows.waitInstalled(endpointKey(e), d.installTimeoutMs) : { installed: false };
+        return outcome.installed ? { status: 204 } : { status: 202, body: { installed: false, ...(outcome.reason ? { reason: outcome.reason } : {}) } };
       },
     }),
 

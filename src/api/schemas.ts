@@ -72,7 +72,8 @@ export const EndpointReplace = EndpointCreate.omit({ network: true, mac: true })
 
 export const EndpointRegistered = z.object({
   endpoint: Endpoint,
-  installed: z.boolean().describe('true when the local flows are confirmed installed (barrier)'),
+  installed: z.boolean().describe('true when this endpoint\'s local flows are confirmed installed (barrier)'),
+  reason: z.string().optional().describe('when installed is false: why, e.g. "port c-h4 is not on br-int" (the flows follow when the port appears)'),
   announcedTo: z.array(z.string()).describe('host ids of the mesh peers the registration was announced to'),
 });
 
@@ -188,7 +189,7 @@ export const ErrorBody = z.object({
   }),
 });
 
-export const Unconfirmed = z.object({ installed: z.literal(false) });
+export const Unconfirmed = z.object({ installed: z.literal(false), reason: z.string().optional() });
 export const Health = z.object({ status: z.literal('ok') });
 export const Ready = z.object({ ready: z.boolean() });
 export const WhoAmI = z.object({ role: z.enum(['admin', 'tenant']), tenant: z.string().optional(), tokenId: z.string() });

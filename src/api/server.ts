@@ -18,7 +18,7 @@ import { openApiDocument } from './openapi.js';
 import type { FlowsPort, MeshPort, RegistryPort, StatusPort, TokenStore, TracePort } from './ports.js';
 import type { RouteDef } from './route.js';
 import type { Quota } from './routes.js';
-import { buildRoutes } from './routes.js';
+import { DEFAULT_QUOTA, buildRoutes } from './routes.js';
 
 export interface ApiOptions {
   registry: RegistryPort;
@@ -39,7 +39,7 @@ export interface ApiOptions {
   rateLimit?: RateLimit;
   /** Per client address, for requests with a missing or wrong token. Default 5/s with bursts of 20. */
   authFailureLimit?: RateLimit;
-  /** Quotas of tenants that do not set their own. Default 64 networks, 4096 endpoints. */
+  /** Quotas of tenants that do not set their own. Default 64 networks, 4096 endpoints; 32 tokens (for every tenant). */
   defaultQuota?: Quota;
   /** Default 5000 ms. */
   installTimeoutMs?: number;
@@ -93,7 +93,7 @@ export function buildApi(opts: ApiOptions): Api {
     ...(opts.hostId ? { hostId: opts.hostId } : {}),
     metrics,
     clock,
-    defaultQuota: opts.defaultQuota ?? { networks: 64, endpoints: 4096 },
+    defaultQuota: { ...DEFAULT_QUOTA, ...opts.defaultQuota },
     installTimeoutMs: opts.installTimeoutMs ?? 5000,
     metricsPublic: opts.metricsPublic ?? false,
     openapi: () => (doc ??= openApiDocument(routes, { version: opts.version ?? '0.1.0' })),

@@ -23,6 +23,7 @@ examples:
 interface Registered {
   endpoint: Endpoint;
   installed: boolean;
+  reason?: string;
   announcedTo: string[];
 }
 
@@ -61,7 +62,13 @@ export const endpointCommand: Command = {
           const verb = res.status === 201 ? 'registered' : res.status === 200 ? 'updated' : 'registered (durable)';
           const peers = res.body.announcedTo.length ? `announced to ${res.body.announcedTo.join(', ')}` : 'no peer connected to announce to';
           console.log(`endpoint ${e.network}/${e.mac} ${verb} on ${e.hostId} port ${e.port}: ${res.body.installed ? 'flows installed' : 'flows not yet confirmed by the switch'}; ${peers}`);
-          if (!res.body.installed) console.error('warning: the switch did not confirm the flows in time; check "bumless status" (is the agent connected to Open vSwitch?)');
+          if (!res.body.installed) {
+            const reason = res.body.reason ?? 'the switch did not confirm the flows in time';
+            const next = /is not on /.test(reason)
+              ? 'its flows are installed when the port is attached to the bridge'
+              : 'check "bumless status" (is the agent connected to Open vSwitch?)';
+            console.error(`warning: ${reason}; ${next}`);
+          }
         }
         return 0;
       }

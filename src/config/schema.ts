@@ -47,6 +47,23 @@ export const AgentConfig = z
         tls: z.object({ cert: z.string(), key: z.string() }).optional(),
         adminTokenFile: z.string().optional().describe('file holding the admin token; generated in dataDir if absent'),
         bodyLimit: z.number().int().min(1024).max(10 * 1024 * 1024).default(1024 * 1024),
+        rateLimit: z
+          .object({
+            perSecond: z.number().positive().max(1_000_000).default(50).describe('sustained requests per second per token'),
+            burst: z.number().int().min(1).max(1_000_000).default(200).describe('requests a token may send at once'),
+          })
+          .strict()
+          .prefault({}),
+        defaultQuota: z
+          .object({
+            networks: z.number().int().nonnegative().default(64).describe('networks per tenant unless the tenant sets its own'),
+            endpoints: z.number().int().nonnegative().default(4096).describe('endpoints per tenant unless the tenant sets its own'),
+            tokens: z.number().int().min(1).max(100_000).default(32).describe('live tokens per tenant (each is replicated to every agent)'),
+          })
+          .strict()
+          .prefault({}),
+        metricsPublic: z.boolean().default(false).describe('serve /metrics without a token (it names every tenant\'s networks)'),
+        installTimeoutMs: z.number().int().min(100).max(120_000).default(5000).describe('how long a registration waits for its flows before answering 202'),
       })
       .prefault({}),
     mesh: z

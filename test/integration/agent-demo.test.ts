@@ -304,6 +304,8 @@ void describe('bumless agent: the classic two-tenant demo on three hosts', () =>
     const h = lab.state.hosts.find((x) => x.id === 'h2')!;
     const before2 = await dumpFlows(lab, 'h2');
     const pid = Number(readFileSync(join(h.dir, 'vswitchd.pid'), 'utf8').trim());
+    // An empty or garbled pidfile must not turn into kill(0) or kill(-N), which signal whole process groups.
+    assert.ok(Number.isInteger(pid) && pid > 1 && running(pid), `vswitchd.pid holds a running PID (${pid})`);
     process.kill(pid, 'SIGKILL');
     await until('ovs-vswitchd gone', () => Promise.resolve(running(pid) ? undefined : true), 5000);
     await execa('bash', [HOST_SCRIPT, 'ovs-start', '--dir', h.dir, '--netns', h.ns]);
@@ -369,11 +371,20 @@ void describe('bumless agent: the classic two-tenant demo on three hosts', () =>
 
   void it('an endpoint registered before its port exists gets its flows when the port appears (PORT_STATUS)', async () => {
     const r = await call('h2', 'POST', '/v1/endpoints', { network: 'blue/net', mac: mac(4), ips: [ip(4)], port: 'c-h4' });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
+    // Durable, but its own flows cannot be installed yet: 202 with the reason, not 201.
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    const reg = r.body as { installed: boolean; reason?: string; endpoint: { mac: string } };
+    assert.equal(reg.installed, false);
+    assert.equal(reg.reason, 'port c-h4 is not on br-int');
+    assert.equal(reg.endpoint.mac, mac(4), 'the record is kept');
     assert.ok(!(await dumpFlows(lab, 'h2')).some((f) => f.match.includes(`dl_src=${mac(4)}`)), 'no local flows without the port');
     await lab.addContainer({ host: 'h2', name: 'h4', ip: `${ip(4)}/24`, mac: mac(4) });
     await until('h2 classifies h4', async () => ((await dumpFlows(lab, 'h2')).some((f) => f.table === 0 && f.match.includes(`dl_src=${mac(4)}`)) ? true : undefined));
     assert.ok(await ping(lab, { container: 'h1' }, ip(4)));
     assert.equal(await ping(lab, { container: 'j1' }, ip(4), 2), false);
+    // With the port on the bridge, the same registration again is confirmed.
+    const again = await call('h2', 'POST', '/v1/endpoints', { network: 'blue/net', mac: mac(4), ips: [ip(4)], port: 'c-h4' });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal((again.body as { installed: boolean }).installed, true);
   });
 });

@@ -9,6 +9,7 @@ import type {
   EndpointFilter,
   FlowView,
   FlowsPort,
+  InstallOutcome,
   LocalEndpointInput,
   MeshPort,
   NetworkInput,
@@ -169,14 +170,14 @@ export class FakeSwitch implements FlowsPort, StatusPort, TracePort {
   flows(): { desired: FlowView[]; installed: FlowView[] } {
     return { desired: this.desired, installed: this.installed };
   }
-  async waitInstalled(key: string, timeoutMs: number): Promise<boolean> {
+  async waitInstalled(key: string, timeoutMs: number): Promise<InstallOutcome> {
     this.waits.push(key);
     if (!this.connected) {
       await new Promise((r) => setTimeout(r, Math.min(timeoutMs, 50)));
-      return false;
+      return { installed: false, reason: `the switch did not confirm the flows within ${timeoutMs} ms` };
     }
     await new Promise((r) => setTimeout(r, 2));
-    return true;
+    return { installed: true };
   }
   ready(): boolean {
     return this.connected;

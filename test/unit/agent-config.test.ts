@@ -34,6 +34,24 @@ void describe('agent config loader', () => {
     assert.throws(() => loadConfig({ file: file(minimal), sets: ['registry.duplicateMoves=0'] }), (e: unknown) => e instanceof ConfigError && /registry\.duplicateMoves/.test(e.message));
   });
 
+  void it('has the API\'s rate limit, default quotas, metrics access and install timeout, with today\'s defaults', () => {
+    const { config } = loadConfig({ file: file(minimal) });
+    assert.deepEqual(config.api.rateLimit, { perSecond: 50, burst: 200 });
+    assert.deepEqual(config.api.defaultQuota, { networks: 64, endpoints: 4096, tokens: 32 });
+    assert.equal(config.api.metricsPublic, false);
+    assert.equal(config.api.installTimeoutMs, 5000);
+    const set = loadConfig({
+      file: file(minimal),
+      sets: ['api.rateLimit.perSecond=5', 'api.defaultQuota.tokens=4', 'api.metricsPublic=true'],
+      env: { BUMLESS_API_INSTALL_TIMEOUT_MS: '900' },
+    }).config;
+    assert.deepEqual(set.api.rateLimit, { perSecond: 5, burst: 200 });
+    assert.deepEqual(set.api.defaultQuota, { networks: 64, endpoints: 4096, tokens: 4 });
+    assert.equal(set.api.metricsPublic, true);
+    assert.equal(set.api.installTimeoutMs, 900);
+    assert.throws(() => loadConfig({ file: file({ ...minimal, api: { defaultQuota: { token: 3 } } }) }), (e: unknown) => e instanceof ConfigError && /api\.defaultQuota/.test(e.message));
+  });
+
   void it('names environment variables after the key path', () => {
     assert.equal(envName(['api', 'listen']), 'BUMLESS_API_LISTEN');
     assert.equal(envName(['openflow', 'echoIntervalMs']), 'BUMLESS_OPENFLOW_ECHO_INTERVAL_MS');

@@ -209,6 +209,7 @@ void test('POST /v1/endpoints: 201 once the flows are confirmed, with the peers 
   const slow = await call(api, { method: 'POST', url: '/v1/endpoints', token, body: ep(2) });
   assert.equal(slow.statusCode, 202);
   assert.equal(slow.json<{ installed: boolean }>().installed, false);
+  assert.match(slow.json<{ reason: string }>().reason, /did not confirm the flows within/, 'the 202 says why');
   const metrics = await call(api, { method: 'GET', url: '/metrics', token: ADMIN });
   assert.match(metrics.body, /^bumless_registration_to_installed_seconds_count 2$/m);
   assert.match(metrics.body, /^bumless_registrations_unconfirmed_total 1$/m);
@@ -296,6 +297,31 @@ void test('quotas per tenant: networks and endpoints', async () => {
     assert.equal((await call(api, { method: 'POST', url: '/v1/networks', token: ADMIN, body: { tenant: 'big', name, cidrs: ['10.0.0.0/24'] } })).statusCode, 201);
   }
   assert.equal((await call(api, { method: 'POST', url: '/v1/networks', token: ADMIN, body: { tenant: 'big', name: 'd', cidrs: ['10.0.0.0/24'] } })).statusCode, 403);
+});
+
+void test('token quota per tenant: a tenant token cannot mint tokens without end; revoking frees a slot', async () => {
+  const { api } = testApi({ defaultQuota: { networks: 1, endpoints: 2, tokens: 3 } });
+  const token = (await call(api, { method: 'POST', url: '/v1/tenants', token: ADMIN, body: { name: 'acme' } })).json<{ token: string }>().token;
+  // The tenant's first token counts: two more fit, concurrently requested ones included.
+  const made = await Promise.all([1, 2, 3, 4].map(() => call(api, { method: 'POST', url: '/v1/tenants/acme/tokens', token })));
+  assert.deepEqual(made.map((r) => r.statusCode).sort(), [201, 201, 403, 403]);
+  const over = made.find((r) => r.statusCode === 403)!.json<{ error: { code: string; message: string } }>().error;
+  assert.equal(over.code, 'quota_exceeded');
+  assert.match(over.message, /tenant acme has 3 tokens, the quota is 3; revoke unused ones/);
+  const list = (await call(api, { method: 'GET', url: '/v1/tenants/acme/tokens', token })).json<{ items: { id: string }[] }>().items;
+  assert.equal(list.length, 3);
+  // The admin is held to it too.
+  assert.equal((await call(api, { method: 'POST', url: '/v1/tenants/acme/tokens', token: ADMIN })).statusCode, 403);
+  const id = made.find((r) => r.statusCode === 201)!.json<{ info: { id: string } }>().info.id;
+  assert.equal((await call(api, { method: 'DELETE', url: `/v1/tenants/acme/tokens/${id}`, token })).statusCode, 204);
+  assert.equal((await call(api, { method: 'POST', url: '/v1/tenants/acme/tokens', token })).statusCode, 201);
+});
+
+void test('the default token quota is 32 live tokens per tenant', async () => {
+  const { api } = testApi();
+  const token = (await call(api, { method: 'POST', url: '/v1/tenants', token: ADMIN, body: { name: 'acme' } })).json<{ token: string }>().token;
+  for (let i = 0; i < 31; i++) assert.equal((await call(api, { method: 'POST', url: '/v1/tenants/acme/tokens', token })).statusCode, 201);
+  assert.equal((await call(api, { method: 'POST', url: '/v1/tenants/acme/tokens', token })).statusCode, 403);
 });
 
 void test('rate limit per token: 429 with Retry-After, refilled with time; other tokens unaffected', async () => {
