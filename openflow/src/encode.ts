@@ -73,11 +73,13 @@ function locateFailure(msg: OFMessage, cause: unknown): OFEncodeError {
   const at = last as { path: string; value: unknown } | null;
   if (!at) return plain();
   if (at.value === undefined) return new OFEncodeError('OF_MISSING_FIELD', `${at.path}: missing`);
+  const v = at.value;
+  const text = typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' ? v.toString() : null;
   if (cause instanceof OFEncodeError) {
-    if (cause.code !== 'OF_BAD_VALUE' || !why.includes(String(at.value))) return cause;
+    if (cause.code !== 'OF_BAD_VALUE' || text === null || !why.includes(text)) return cause;
     return new OFEncodeError(cause.code, `${at.path}: ${why}`);
   }
-  const shown = typeof at.value === 'bigint' ? `${at.value}n` : JSON.stringify(at.value) ?? String(at.value);
+  const shown = typeof v === 'bigint' ? `${v}n` : JSON.stringify(v) ?? typeof v;
   return new OFEncodeError('OF_BAD_VALUE', `${at.path}: invalid value ${shown}`);
 }
 
