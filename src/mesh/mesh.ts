@@ -79,6 +79,17 @@ export function loadMeshTls(files: { ca: string; cert: string; key: string }): M
   return { ca: read('CA', files.ca), cert: read('certificate', files.cert), key: read('key', files.key) };
 }
 
+/** IP addresses a certificate names (its IP SANs); a peer's VTEP must be one of them when there are any. */
+export function certIps(cert: PeerCertificate | undefined): string[] {
+  if (!cert || Object.keys(cert).length === 0) return [];
+  const ips: string[] = [];
+  for (const part of (cert.subjectaltname ?? '').split(',')) {
+    const m = /^\s*IP Address:(.+)$/.exec(part);
+    if (m?.[1]) ips.push(m[1].trim());
+  }
+  return ips;
+}
+
 /** Host ids a certificate names: its subject CN and its DNS subject alternative names. */
 export function certHostNames(cert: PeerCertificate | undefined): string[] {
   if (!cert || Object.keys(cert).length === 0) return [];
@@ -246,7 +257,13 @@ export class Mesh {
 
   // ---------------------------------------------------------------- sessions
 
-  private newSession(transport: Transport, direction: 'inbound' | 'outbound', certNames: string[] | undefined, expectedHostId?: string): PeerSession {
+  private newSession(
+    transport: Transport,
+    direction: 'inbound' | 'outbound',
+    certNames: string[] | undefined,
+    ips: () => readonly string[] | undefined,
+    expectedHostId?: string,
+  ): PeerSession {
     const cfg = this.o.config;
     return new PeerSession({
       registry: this.o.registry,
@@ -258,6 +275,12 @@ export class Mesh {
       ...(certNames !== undefined ? { certNames } : {}),
       authorize: (h) =>
         this.dialers.has(h) || cfg.reflector ? undefined : `host "${h}" is not a configured mesh peer of "${this.hostId}"; add it to mesh.peers or connect it to a reflector`,
+      certIps: ips,
+      vtepOwner: (vtep, h) => {
+        for (const s of this.active.values()) if (s.state !== 'closed' && s.peerHostId !== h && s.peerVtep === vtep) return s.peerHostId;
+        return undefined;
+      },
+      vtepOf: (h) => this.vtepOf(h),
       keepaliveMs: cfg.keepaliveMs,
       holdMs: cfg.holdMs,
       maxPayload: cfg.maxPayload,
@@ -292,8 +315,10 @@ export class Mesh {
       ws.terminate();
       return;
     }
-    const names = certHostNames(socket.getPeerCertificate());
-    const session = this.newSession(wsTransport(ws), 'inbound', names);
+    const cert = socket.getPeerCertificate();
+    const names = certHostNames(cert);
+    const ips = certIps(cert);
+    const session = this.newSession(wsTransport(ws), 'inbound', names, () => ips);
     this.inbound.add(session);
     this.wire(ws, session);
     session.start();
@@ -313,8 +338,11 @@ export class Mesh {
     };
     // The server's certificate must name the host id configured for this URL (instead of the
     // URL's host name: peers are often addressed by IP).
-    (opts as Record<string, unknown>).checkServerIdentity = (_servername: string, cert: PeerCertificate): Error | undefined =>
-      certHostNames(cert).includes(d.hostId) ? undefined : new MeshError(`the certificate at ${d.url} names ${certHostNames(cert).join(', ') || 'nothing'}, not the configured host id "${d.hostId}"`);
+    let serverIps: string[] | undefined;
+    (opts as Record<string, unknown>).checkServerIdentity = (_servername: string, cert: PeerCertificate): Error | undefined => {
+      serverIps = certIps(cert);
+      return certHostNames(cert).includes(d.hostId) ? undefined : new MeshError(`the certificate at ${d.url} names ${certHostNames(cert).join(', ') || 'nothing'}, not the configured host id "${d.hostId}"`);
+    };
     let ws: WebSocket;
     try {
       ws = new WebSocket(d.url, opts);
@@ -326,7 +354,7 @@ export class Mesh {
     d.ws = ws;
     // Outbound, checkServerIdentity already bound the certificate to d.hostId and the session
     // requires the OPEN to claim d.hostId.
-    const session = this.newSession(wsTransport(ws), 'outbound', undefined, d.hostId);
+    const session = this.newSession(wsTransport(ws), 'outbound', undefined, () => serverIps, d.hostId);
     d.session = session;
     this.wire(ws, session);
     ws.on('open', () => session.start());
@@ -374,6 +402,19 @@ export class Mesh {
     this.recomputeReach();
   }
 
+  /** The VTEP `h` announced in its OPEN: to us directly, else to a reflector whose PEERS lists it. */
+  private vtepOf(h: string): string | undefined {
+    const direct = this.active.get(h);
+    if (direct?.peerVtep !== undefined && direct.state !== 'closed') return direct.peerVtep;
+    for (const s of this.active.values()) {
+      if (s.peerReflector && s.state !== 'closed' && this.viaReflector.get(s.peerHostId!)?.has(h)) {
+        const v = s.peersVteps[h];
+        if (v !== undefined) return v;
+      }
+    }
+    return undefined;
+  }
+
   private onPeers(s: PeerSession, up: string[]): void {
     const h = s.peerHostId!;
     if (this.active.get(h) !== s) return;
@@ -406,7 +447,12 @@ export class Mesh {
     const up = [...this.synced].sort();
     if (this.o.config.reflector && up.join() !== this.lastPeers) {
       this.lastPeers = up.join();
-      for (const s of this.active.values()) s.sendPeers(up);
+      const vteps: Record<string, string> = {};
+      for (const h of up) {
+        const v = this.active.get(h)?.peerVtep;
+        if (v !== undefined) vteps[h] = v;
+      }
+      for (const s of this.active.values()) s.sendPeers(up, vteps);
     }
   }
 }

@@ -2,7 +2,7 @@
 // validated with zod before anything acts on it. Every way a frame can be wrong has a stable code
 // that goes back to the peer in a NOTIFICATION before the connection is closed.
 import { z } from 'zod';
-import { Name, ReplicatedRecord, VersionVector } from '../registry/model.js';
+import { Ipv4, Name, ReplicatedRecord, VersionVector } from '../registry/model.js';
 
 export const PROTOCOL_VERSION = 2;
 // Version 2 added token records, which a version-1 agent rejects (its record union is closed), so the
@@ -17,6 +17,8 @@ export const OpenMsg = z
     reflector: z.boolean(),
     holdMs: z.number().int().min(300).max(3_600_000),
     vv: VersionVector,
+    /** The sender's tunnel endpoint: its live endpoint records must carry exactly this VTEP. */
+    vtep: Ipv4,
   })
   .strict();
 
@@ -43,7 +45,14 @@ export const EndOfRibMsg = z
 export const KeepaliveMsg = z.object({ type: z.literal('keepalive') }).strict();
 
 /** Reflector -> client: the hosts this reflector has a synchronised session with. */
-export const PeersMsg = z.object({ type: z.literal('peers'), up: z.array(Name).max(10_000) }).strict();
+export const PeersMsg = z
+  .object({
+    type: z.literal('peers'),
+    up: z.array(Name).max(10_000),
+    /** The VTEP each listed host announced in its OPEN to the reflector (which checked it). */
+    vteps: z.record(Name, Ipv4).refine((v) => Object.keys(v).length <= 10_000, 'at most 10000 hosts').optional(),
+  })
+  .strict();
 
 export const NotificationCode = z.enum([
   'malformed-json',
@@ -52,6 +61,7 @@ export const NotificationCode = z.enum([
   'unsupported-version',
   'fsm-error',
   'host-id-mismatch',
+  'vtep-mismatch',
   'not-authorized',
   'hold-timer-expired',
   'connection-collision',
@@ -74,6 +84,7 @@ export type OpenMsg = z.infer<typeof OpenMsg>;
 export function closeCodeFor(code: NotificationCode): number {
   switch (code) {
     case 'host-id-mismatch':
+    case 'vtep-mismatch':
     case 'not-authorized':
     case 'clock-skew':
       return 1008;

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { Registry, ReplicateBatch, Timers } from '../registry/registry.js';
 import { recordDot } from '../registry/registry.js';
-import type { ReplicatedRecord, VersionVector } from '../registry/model.js';
+import type { EndpointRecord, ReplicatedRecord, VersionVector } from '../registry/model.js';
 import { ClockSkewError } from '../registry/errors.js';
 import type { MeshMessage, NotificationCode, OpenMsg } from './protocol.js';
 import { PROTOCOL_VERSION, ProtocolError, SUPPORTED_VERSIONS, closeCodeFor, parseMessage } from './protocol.js';
@@ -31,7 +31,7 @@ export interface SessionHooks {
   /** The peer's END_OF_RIB was applied: its data is current. */
   onSynced(s: PeerSession): void;
   /** A reflector told us which hosts it reaches. */
-  onPeers(s: PeerSession, up: string[]): void;
+  onPeers(s: PeerSession, up: string[], vteps: Readonly<Record<string, string>>): void;
   onClose(s: PeerSession, code: NotificationCode | 'transport', reason: string): void;
 }
 
@@ -47,6 +47,12 @@ export interface SessionOptions {
   certNames?: readonly string[];
   /** Returns a reason when this host id may not peer with us. */
   authorize(hostId: string): string | undefined;
+  /** IP addresses named by the peer's TLS certificate (IP SANs); when any, the OPEN's VTEP must be one. */
+  certIps?: () => readonly string[] | undefined;
+  /** Another host that currently holds `vtep` through a session of this agent, if any. */
+  vtepOwner?: (vtep: string, hostId: string) => string | undefined;
+  /** The VTEP `hostId` announced in an OPEN, to us directly or to a reflector that reports it. */
+  vtepOf?: (hostId: string) => string | undefined;
   keepaliveMs: number;
   holdMs: number;
   maxPayload: number;
@@ -103,9 +109,13 @@ export class PeerSession {
   state: SessionState = 'open-sent';
   peerHostId: string | undefined;
   peerReflector = false;
+  /** The VTEP the peer announced in its OPEN. */
+  peerVtep: string | undefined;
+  /** A reflector peer's last PEERS: the VTEP of each host it reaches. */
+  peersVteps: Readonly<Record<string, string>> = {};
   readonly since: number = Date.now();
   lastError: string | undefined;
-  readonly counters = { framesIn: 0, framesOut: 0, recordsIn: 0, recordsOut: 0, rejected: 0, clockSkew: 0 };
+  readonly counters = { framesIn: 0, framesOut: 0, recordsIn: 0, recordsOut: 0, rejected: 0, clockSkew: 0, vtepRejected: 0 };
 
   private readonly o: SessionOptions;
   private holdMs: number;
@@ -142,6 +152,7 @@ export class PeerSession {
       reflector: this.o.reflector,
       holdMs: this.o.holdMs,
       vv: this.o.registry.versionVector(),
+      vtep: this.o.registry.vtep,
     };
     this.sendControl(open);
     this.resetHold();
@@ -237,8 +248,8 @@ export class PeerSession {
     return this.o.maxPayload;
   }
 
-  sendPeers(up: string[]): void {
-    if (this.state === 'syncing' || this.state === 'established') this.sendControl({ type: 'peers', up });
+  sendPeers(up: string[], vteps: Record<string, string> = {}): void {
+    if (this.state === 'syncing' || this.state === 'established') this.sendControl({ type: 'peers', up, vteps });
   }
 
   // ---------------------------------------------------------------- inbound
@@ -264,8 +275,9 @@ export class PeerSession {
         return;
       case 'update': {
         this.counters.recordsIn += msg.records.length;
-        if (this.syncKeys) for (const r of msg.records) this.syncKeys.set(r.key, recordDot(r));
-        const res = await this.o.registry.applyRemote(msg.records, this.peerHostId!, msg.vv);
+        const records = this.checkVteps(msg.records);
+        if (this.syncKeys) for (const r of records) this.syncKeys.set(r.key, recordDot(r));
+        const res = await this.o.registry.applyRemote(records, this.peerHostId!, msg.vv);
         this.counters.rejected += res.rejected;
         return;
       }
@@ -283,7 +295,8 @@ export class PeerSession {
       }
       case 'peers':
         if (!this.peerReflector) throw new ProtocolError('fsm-error', 'PEERS from a peer that is not a reflector');
-        this.o.hooks.onPeers(this, msg.up);
+        this.peersVteps = msg.vteps ?? {};
+        this.o.hooks.onPeers(this, msg.up, this.peersVteps);
         return;
     }
   }
@@ -301,6 +314,8 @@ export class PeerSession {
     }
     const denied = this.o.authorize(msg.hostId);
     if (denied) throw new ProtocolError('not-authorized', denied);
+    this.checkOpenVtep(msg);
+    this.peerVtep = msg.vtep;
     this.peerHostId = msg.hostId;
     this.peerReflector = msg.reflector;
     this.holdMs = Math.min(this.o.holdMs, msg.holdMs);
@@ -320,6 +335,55 @@ export class PeerSession {
     this.queue.push({ control: JSON.stringify(full ? { type: 'eor', vv, full, gcFloor } : { type: 'eor', vv, full }) });
     this.o.log.info({ peer: msg.hostId, direction: this.o.direction, sending: records.length, full }, 'mesh: session open, initial sync');
     this.flush();
+  }
+
+  /**
+   * A VTEP belongs to one host (docs/mesh-protocol.md "VTEP binding"): the one the certificate names
+   * when it has IP SANs, never ours, and not one another host holds now.
+   */
+  private checkOpenVtep(msg: OpenMsg): void {
+    if (msg.vtep === this.o.registry.vtep) {
+      throw new ProtocolError('vtep-mismatch', `peer "${msg.hostId}" claims VTEP ${msg.vtep}, which is this agent's own (${this.o.hostId}); give each host its own vtepIp`);
+    }
+    const ips = this.o.certIps?.();
+    if (ips?.length && !ips.includes(msg.vtep)) {
+      throw new ProtocolError('vtep-mismatch', `peer "${msg.hostId}" claims VTEP ${msg.vtep} but its certificate names ${ips.join(', ')}; fix its vtepIp or reissue its certificate (bumless cert host --ip)`);
+    }
+    const owner = this.o.registry.vtepHolder(msg.vtep, msg.hostId) ?? this.o.vtepOwner?.(msg.vtep, msg.hostId);
+    if (owner !== undefined) {
+      throw new ProtocolError('vtep-mismatch', `peer "${msg.hostId}" claims VTEP ${msg.vtep}, which host "${owner}" holds; give each host its own vtepIp`);
+    }
+  }
+
+  /**
+   * Drops live endpoint records whose VTEP is not their host's: a direct peer's own records must
+   * carry the VTEP of its OPEN; a relayed record the VTEP its origin announced (in an OPEN to us or
+   * to a reflector that reports it), when known. Tombstones carry no address and pass.
+   */
+  private checkVteps(records: ReplicatedRecord[]): ReplicatedRecord[] {
+    const kept: ReplicatedRecord[] = [];
+    let first: { r: EndpointRecord; bound: string } | undefined;
+    let n = 0;
+    for (const r of records) {
+      if (r.kind === 'endpoint' && !r.deleted && r.origin !== this.o.hostId) {
+        const bound = r.origin === this.peerHostId ? this.peerVtep : this.o.vtepOf?.(r.origin);
+        if (bound !== undefined && bound !== r.value.vtep) {
+          first ??= { r, bound };
+          n++;
+          continue;
+        }
+      }
+      kept.push(r);
+    }
+    if (first) {
+      this.counters.rejected += n;
+      this.counters.vtepRejected += n;
+      this.o.log.warn(
+        { peer: this.peerHostId, origin: first.r.origin, key: first.r.key, vtep: first.r.value.vtep, bound: first.bound, records: n },
+        'mesh: rejected endpoint records whose VTEP is not the one their host announced',
+      );
+    }
+    return kept;
   }
 
   // ---------------------------------------------------------------- outbound

@@ -341,6 +341,14 @@ export class Registry {
     }
     this.hlc = new HybridClock(this.hostId, this.clock, last ? { ...last, node: this.hostId } : undefined);
     const tx = this.begin();
+    // A host's live endpoint records carry its current VTEP (peers check them against our OPEN), so
+    // after a change of vtepIp our own ones are re-announced with the new address.
+    for (const k of this.epKeysByHost.get(this.hostId) ?? []) {
+      const own = this.epRecs.get(k)?.get(this.hostId);
+      if (!own || own.deleted || own.value.vtep === this.vtep) continue;
+      const value: Endpoint = { ...own.value, vtep: this.vtep, updatedAt: this.isoNow() };
+      this.putRecord(tx, this.stampLocal({ kind: 'endpoint', key: own.key, value }));
+    }
     this.recomputeNetworks(tx);
     for (const k of this.epRecs.keys()) tx.touched.add(k);
     this.recomputeTouched(tx);
@@ -715,6 +723,22 @@ export class Registry {
     tx.touched.add(m[1]);
     this.log.info({ key: m[1] }, 'duplicate-MAC alarm cleared');
     await this.finish(tx);
+  }
+
+  /**
+   * Another host (not `except`, not withdrawn) whose live endpoint records carry `vtep`, or this
+   * agent when it is ours: a peer claiming it in its OPEN is refused.
+   */
+  vtepHolder(vtep: string, except: string): string | undefined {
+    if (vtep === this.vtep && except !== this.hostId) return this.hostId;
+    for (const [host, keys] of this.epKeysByHost) {
+      if (host === except || host === this.hostId || this.downHosts.has(host)) continue;
+      for (const k of keys) {
+        const r = this.epRecs.get(k)?.get(host);
+        if (r && !r.deleted && r.value.vtep === vtep) return host;
+      }
+    }
+    return undefined;
   }
 
   hostState(hostId: string): 'up' | 'stale' | 'down' {

@@ -55,6 +55,8 @@ async function harness(
     direction: 'inbound',
     certNames: ['b'],
     authorize: () => undefined,
+    // As the mesh does for a reflector session: relayed records are checked against its PEERS.
+    vtepOf: (host) => h.session.peersVteps[host],
     keepaliveMs: 3000,
     holdMs: 9000,
     maxPayload: opts.maxPayload ?? 1 << 20,
@@ -66,7 +68,7 @@ async function harness(
   return h;
 }
 
-const open = (over: Record<string, unknown> = {}): string => JSON.stringify({ type: 'open', version: 2, hostId: 'b', reflector: false, holdMs: 6000, vv: {}, ...over });
+const open = (over: Record<string, unknown> = {}): string => JSON.stringify({ type: 'open', version: 2, hostId: 'b', reflector: false, holdMs: 6000, vv: {}, vtep: '10.0.0.2', ...over });
 const types = (h: Harness): string[] => h.sent.map((s) => (JSON.parse(s) as { type: string }).type);
 const tick = async (): Promise<void> => {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
@@ -173,7 +175,7 @@ void test('back-pressure: sending pauses while the socket buffer is above the hi
 });
 
 const eps = (n: number, third: number): EndpointInput[] =>
-  Array.from({ length: n }, (_, i) => ({ network: 'acme/web', mac: `02:00:00:${third.toString(16).padStart(2, '0')}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`, ips: [`10.64.${third}.${i}`], port: `p${i}` }));
+  Array.from({ length: n }, (_, i) => ({ network: 'acme/web', mac: `02:00:00:${third.toString(16).padStart(2, '0')}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`, ips: [`10.64.${third}.${i}`], port: `p${third}-${i}` }));
 
 void test('a peer that cannot keep up is disconnected once the bytes queued for it exceed maxQueuedBytes (it resyncs by vector later)', async (t) => {
   const h = await harness(t, { asyncSend: true, maxQueuedBytes: 8192 });
@@ -330,4 +332,77 @@ void test('an UPDATE with a record far ahead of our clock closes the session wit
   assert.equal(note?.code, 'clock-skew');
   assert.match(note?.reason ?? '', /ahead of this agent's clock/);
   assert.equal(h.node.registry.tenant('future'), undefined);
+});
+
+async function remoteNode(t: { after(fn: () => Promise<void>): void }, host: string, vtep: string): Promise<TestNode> {
+  const n = await openNode(host, vtep, new ManualClock());
+  t.after(async () => {
+    await n.close();
+    removeDir(n.dir);
+  });
+  await withNetwork(n.registry, 'acme', 'web', 100, '10.64.0.0/16');
+  return n;
+}
+const M = '02:00:00:00:0f:01';
+const endpointRecords = (n: TestNode): ReplicatedRecord[] => n.registry.changesSince({}).records.filter((r) => r.kind === 'endpoint');
+
+void test('VTEP binding: a direct peer\'s endpoint record with a VTEP other than its OPEN\'s is rejected and cannot win a sequence tie', async (t) => {
+  const h = await harness(t);
+  await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
+  await h.node.registry.upsertLocalEndpoint({ network: 'acme/web', mac: M, ips: ['10.64.15.1'], port: 'p1' });
+  // b is authenticated and announces 10.0.0.2 in its OPEN, but stamps its records with 10.0.0.0: on
+  // an equal sequence number the lower VTEP would win, and a would withdraw its own endpoint.
+  const forger = await remoteNode(t, 'b', '10.0.0.0');
+  await forger.registry.upsertLocalEndpoint({ network: 'acme/web', mac: M, ips: ['10.64.15.2'], port: 'p1' });
+  await forger.registry.upsertLocalEndpoint({ network: 'acme/web', mac: '02:00:00:00:0f:02', ips: ['10.64.15.3'], port: 'p2' });
+  const honest = await remoteNode(t, 'b', '10.0.0.2');
+  await honest.registry.upsertLocalEndpoint({ network: 'acme/web', mac: '02:00:00:00:0f:03', ips: ['10.64.15.4'], port: 'p3' });
+  h.session.start();
+  h.session.receive(open());
+  h.session.receive(JSON.stringify({ type: 'update', records: [...endpointRecords(forger), ...endpointRecords(honest)] }));
+  await tick();
+  await h.node.registry.settled();
+  assert.equal(h.session.counters.vtepRejected, 2);
+  assert.equal(h.node.registry.endpoint('acme/web', M)?.hostId, 'a', 'the forged announcement did not win');
+  assert.equal(h.node.registry.endpoint('acme/web', '02:00:00:00:0f:02'), undefined);
+  assert.equal(h.node.registry.endpoint('acme/web', '02:00:00:00:0f:03')?.vtep, '10.0.0.2', 'records with the OPEN\'s VTEP are applied');
+  assert.deepEqual(h.ended, [], 'the session stays up; only the records are dropped');
+});
+
+void test('VTEP binding: an OPEN claiming our VTEP or one another host\'s endpoints carry is refused (vtep-mismatch)', async (t) => {
+  const own = await harness(t);
+  own.session.start();
+  own.session.receive(open({ vtep: '10.0.0.1' }));
+  await tick();
+  assert.deepEqual(own.ended, ['vtep-mismatch']);
+  assert.equal(own.closes[0]?.code, 1008);
+
+  const h = await harness(t);
+  await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
+  const c = await remoteNode(t, 'c', '10.0.0.3');
+  await c.registry.upsertLocalEndpoint({ network: 'acme/web', mac: M, ips: ['10.64.15.1'], port: 'p1' });
+  await h.node.registry.applyRemote(endpointRecords(c), 'c', c.registry.versionVector());
+  h.session.start();
+  h.session.receive(open({ vtep: '10.0.0.3' }));
+  await tick();
+  assert.deepEqual(h.ended, ['vtep-mismatch']);
+  assert.match(h.session.lastError ?? '', /claims VTEP 10\.0\.0\.3, which host "c" holds/);
+});
+
+void test('VTEP binding: a record relayed by a reflector must carry the VTEP its origin announced (reflector PEERS)', async (t) => {
+  const h = await harness(t);
+  await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
+  const forger = await remoteNode(t, 'c', '10.0.0.0');
+  await forger.registry.upsertLocalEndpoint({ network: 'acme/web', mac: M, ips: ['10.64.15.1'], port: 'p1' });
+  const honest = await remoteNode(t, 'd', '10.0.0.4');
+  await honest.registry.upsertLocalEndpoint({ network: 'acme/web', mac: '02:00:00:00:0f:04', ips: ['10.64.15.4'], port: 'p4' });
+  h.session.start();
+  h.session.receive(open({ hostId: 'b', reflector: true, vtep: '10.0.0.9' }));
+  h.session.receive(JSON.stringify({ type: 'peers', up: ['c', 'd'], vteps: { c: '10.0.0.3', d: '10.0.0.4' } }));
+  h.session.receive(JSON.stringify({ type: 'update', records: [...endpointRecords(forger), ...endpointRecords(honest)] }));
+  await tick();
+  await h.node.registry.settled();
+  assert.equal(h.session.counters.vtepRejected, 1);
+  assert.equal(h.node.registry.endpoint('acme/web', M), undefined);
+  assert.equal(h.node.registry.endpoint('acme/web', '02:00:00:00:0f:04')?.hostId, 'd');
 });

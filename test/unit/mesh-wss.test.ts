@@ -14,13 +14,15 @@ import { openNode, removeDir, tempDir } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
 
 let pki: string;
+const VTEP: Record<string, string> = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3', r: '10.0.0.9', x: '10.0.0.5' };
 let evil: string;
 
 before(async () => {
   pki = tempDir('bumless-pki-');
   evil = tempDir('bumless-evil-');
   await createCa(pki);
-  for (const h of ['a', 'b', 'c', 'r', 'x']) await createHostCert(pki, h, { ips: ['127.0.0.1'] });
+  // Each certificate names its host's VTEP as an IP SAN: a peer's OPEN must announce that VTEP.
+  for (const h of ['a', 'b', 'c', 'r', 'x']) await createHostCert(pki, h, { ips: ['127.0.0.1', VTEP[h]!] });
   await createCa(evil, { name: 'someone else' });
   await createHostCert(evil, 'b');
 });
@@ -199,9 +201,28 @@ async function rawPeer(port: number, certHost: string): Promise<{ ws: WebSocket;
   return { ws, frames, closed };
 }
 
-function openFrame(hostId: string): string {
-  return JSON.stringify({ type: 'open', version: 2, hostId, reflector: false, holdMs: 9000, vv: {} });
+function openFrame(hostId: string, vtep = VTEP[hostId] ?? '10.0.0.99'): string {
+  return JSON.stringify({ type: 'open', version: 2, hostId, reflector: false, holdMs: 9000, vv: {}, vtep });
 }
+
+void test('a peer whose OPEN announces a VTEP its certificate does not name is refused (vtep-mismatch)', async (t) => {
+  const pa = await freePort();
+  const a = await startNode('a', '10.0.0.1', pa, [{ hostId: 'b', port: 1 }]);
+  t.after(() => stopAll([a]));
+  const p = await rawPeer(pa, 'b');
+  p.ws.send(openFrame('b', '10.0.0.7'));
+  const { code, reason } = await p.closed;
+  assert.equal(code, 1008);
+  assert.match(reason, /^vtep-mismatch/);
+  const note = p.frames.map((f) => JSON.parse(f) as { type: string; code?: string; reason?: string }).find((m) => m.type === 'notification');
+  assert.match(note?.reason ?? '', /claims VTEP 10\.0\.0\.7 but its certificate names 127\.0\.0\.1, 10\.0\.0\.2/);
+  // The same peer with its own VTEP is accepted.
+  const ok = await rawPeer(pa, 'b');
+  ok.ws.send(openFrame('b'));
+  await waitFor('b synchronised', () => a.mesh.peers().find((x) => x.hostId === 'b')?.state === 'established' || ok.frames.some((f) => f.includes('"type":"eor"')), 5000);
+  assert.ok(ok.frames.some((f) => f.includes('"type":"eor"')));
+  ok.ws.close();
+});
 
 void test('a peer whose certificate names another host id than it claims is refused', async (t) => {
   const pa = await freePort();
@@ -300,7 +321,7 @@ void test('a peer that opens and then goes silent is dropped when the negotiated
   t.after(() => stopAll([a]));
   const p = await rawPeer(pa, 'b');
   const t0 = performance.now();
-  p.ws.send(JSON.stringify({ type: 'open', version: 2, hostId: 'b', reflector: false, holdMs: 400, vv: {} }));
+  p.ws.send(JSON.stringify({ type: 'open', version: 2, hostId: 'b', reflector: false, holdMs: 400, vv: {}, vtep: '10.0.0.2' }));
   const { code, reason } = await p.closed;
   const ms = performance.now() - t0;
   assert.equal(code, 4000);

@@ -136,3 +136,21 @@ void test('10,000 endpoints registered in bulk commit in one transaction and emi
   assert.deepEqual(changes, [10_000], 'one batched change event');
   t.diagnostic(`10,000 endpoints registered and committed in ${ms.toFixed(0)} ms`);
 });
+
+void test('a restart with another vtepIp re-announces the host\'s own endpoints with the new VTEP (new dots, so peers get them)', async (t) => {
+  const clock = new ManualClock();
+  const dir = tempDir();
+  t.after(() => removeDir(dir));
+  const n1 = await openNode('a', '10.0.0.1', clock, {}, dir);
+  await withNetwork(n1.registry);
+  await n1.registry.upsertLocalEndpoint({ network: 'acme/web', mac: '02:00:00:00:00:01', ips: ['10.10.10.1'], port: 'p1' });
+  const before = n1.registry.versionVector().a!;
+  await n1.close();
+  const n2 = await openNode('a', '10.0.0.7', clock, {}, dir);
+  t.after(() => n2.close());
+  await n2.registry.settled();
+  assert.equal(n2.registry.endpoint('acme/web', '02:00:00:00:00:01')?.vtep, '10.0.0.7');
+  assert.equal(n2.registry.versionVector().a, before + 1);
+  const rec = n2.registry.changesSince({ a: before }).records;
+  assert.deepEqual(rec.map((r) => [r.kind, r.kind === 'endpoint' ? r.value.vtep : '']), [['endpoint', '10.0.0.7']]);
+});
