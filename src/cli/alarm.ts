@@ -3,7 +3,8 @@
 import type { z } from 'zod';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parseCommand, printJson, table } from './client.js';
+import { printJson, table } from './client.js';
+import { actionCommand } from './actions.js';
 import type { Status } from '../api/schemas.js';
 
 const HELP = `usage: bumless alarm <action> [options]
@@ -19,34 +20,27 @@ examples:
 
 type StatusBody = z.infer<typeof Status>;
 
-export const alarmCommand: Command = {
+export const alarmCommand: Command = actionCommand({
   name: 'alarm',
   summary: 'list the registry\'s alarms and clear one by id',
-  async run(argv) {
-    const p = parseCommand(argv, {}, HELP);
-    if (!p) return 0;
-    const { positionals, json } = p;
-    const action = positionals[0];
-    if (action === undefined) throw new UsageError(`missing action\n\n${HELP}`);
-    switch (action) {
-      case 'list': {
-        const res = await p.client().request<StatusBody>('GET', '/v1/status');
-        const alarms = res.body.alarms;
-        if (json) printJson(alarms);
-        else console.log(alarms.length ? table(['ID', 'SINCE', 'MESSAGE'], alarms.map((a) => [a.id ?? `(${a.kind} ${a.subject}, no id)`, a.since, a.message])) : 'no alarms');
-        return 0;
-      }
-      case 'clear': {
-        const id = positionals[1];
-        if (!id) throw new UsageError('give the alarm id, e.g. bumless alarm clear duplicate-mac:acme/web/aa:aa:aa:aa:aa:01 (bumless alarm list shows the ids)');
-        if (positionals.length > 2) throw new UsageError(`clear takes one alarm id, got ${positionals.length - 1}`);
-        await p.client().request('POST', '/v1/alarms/clear', { id });
-        if (json) printJson({ cleared: id });
-        else console.log(`alarm ${id} cleared`);
-        return 0;
-      }
-      default:
-        throw new UsageError(`unknown action "${action}"; use list or clear`);
-    }
+  help: HELP,
+  options: {},
+  actions: {
+    async list({ json, client }) {
+      const res = await client.request<StatusBody>('GET', '/v1/status');
+      const alarms = res.body.alarms;
+      if (json) printJson(alarms);
+      else console.log(alarms.length ? table(['ID', 'SINCE', 'MESSAGE'], alarms.map((a) => [a.id ?? `(${a.kind} ${a.subject}, no id)`, a.since, a.message])) : 'no alarms');
+      return 0;
+    },
+    async clear({ positionals, json, client }) {
+      const id = positionals[1];
+      if (!id) throw new UsageError('give the alarm id, e.g. bumless alarm clear duplicate-mac:acme/web/aa:aa:aa:aa:aa:01 (bumless alarm list shows the ids)');
+      if (positionals.length > 2) throw new UsageError(`clear takes one alarm id, got ${positionals.length - 1}`);
+      await client.request('POST', '/v1/alarms/clear', { id });
+      if (json) printJson({ cleared: id });
+      else console.log(`alarm ${id} cleared`);
+      return 0;
+    },
   },
-};
+});

@@ -2,7 +2,8 @@
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import type { ApiClient } from './client.js';
-import { intOption, parseCommand, printJson, str, table } from './client.js';
+import { intOption, printJson, str, table } from './client.js';
+import { actionCommand } from './actions.js';
 import type { Tenant } from '../registry/model.js';
 
 const HELP = `usage: bumless tenant <action> [options]
@@ -79,76 +80,63 @@ async function tokenAction(positionals: string[], values: Record<string, unknown
   }
 }
 
-export const tenantCommand: Command = {
+export const tenantCommand: Command = actionCommand({
   name: 'tenant',
   summary: 'create, list, show and delete tenants and their API tokens',
-  async run(argv) {
-    const p = parseCommand(
-      argv,
-      {
-        'display-name': { type: 'string' },
-        'max-networks': { type: 'string' },
-        'max-endpoints': { type: 'string' },
-        description: { type: 'string' },
-      },
-      HELP,
-    );
-    if (!p) return 0;
-    const { values, positionals, json } = p;
-    const action = positionals[0];
-    if (action === undefined) throw new UsageError(`missing action\n\n${HELP}`);
-    const client = p.client();
-    switch (action) {
-      case 'create': {
-        const name = need(positionals, 1, 'tenant NAME');
-        const networks = intOption(values['max-networks'], 'max-networks');
-        const endpoints = intOption(values['max-endpoints'], 'max-endpoints');
-        const quota = { ...(networks === undefined ? {} : { networks }), ...(endpoints === undefined ? {} : { endpoints }) };
-        const displayName = str(values['display-name']);
-        const body = { name, ...(displayName ? { displayName } : {}), ...(Object.keys(quota).length ? { quota } : {}) };
-        const res = await client.request<{ tenant: Tenant; token: string; tokenId: string }>('POST', '/v1/tenants', body);
-        if (json) printJson(res.body);
-        else console.log(`tenant ${res.body.tenant.name} created\ntoken ${res.body.tokenId} (shown only now, store it):\n${res.body.token}`);
-        return 0;
-      }
-      case 'list': {
-        const res = await client.request<{ items: Tenant[] }>('GET', '/v1/tenants');
-        if (json) printJson(res.body.items);
-        else {
-          const rows = res.body.items.map((t) => [t.name, t.displayName ?? '', String(t.quota?.networks ?? 'default'), String(t.quota?.endpoints ?? 'default'), t.createdAt]);
-          console.log(rows.length ? table(['NAME', 'DISPLAY NAME', 'MAX NETWORKS', 'MAX ENDPOINTS', 'CREATED'], rows) : 'no tenants');
-        }
-        return 0;
-      }
-      case 'show': {
-        const name = need(positionals, 1, 'tenant NAME');
-        const res = await client.request<Tenant>('GET', `/v1/tenants/${encodeURIComponent(name)}`);
-        if (json) printJson(res.body);
-        else {
-          const t = res.body;
-          console.log(
-            [
-              `name           ${t.name}`,
-              ...(t.displayName ? [`display name   ${t.displayName}`] : []),
-              `max networks   ${t.quota?.networks ?? 'default'}`,
-              `max endpoints  ${t.quota?.endpoints ?? 'default'}`,
-              `created        ${t.createdAt}`,
-            ].join('\n'),
-          );
-        }
-        return 0;
-      }
-      case 'delete': {
-        const name = need(positionals, 1, 'tenant NAME');
-        await client.request('DELETE', `/v1/tenants/${encodeURIComponent(name)}`);
-        if (json) printJson({ deleted: name });
-        else console.log(`tenant ${name} deleted and its tokens revoked`);
-        return 0;
-      }
-      case 'token':
-        return tokenAction(positionals, values, json, client);
-      default:
-        throw new UsageError(`unknown action "${action}"; use create, list, show, delete or token`);
-    }
+  help: HELP,
+  options: {
+    'display-name': { type: 'string' },
+    'max-networks': { type: 'string' },
+    'max-endpoints': { type: 'string' },
+    description: { type: 'string' },
   },
-};
+  actions: {
+    async create({ values, positionals, json, client }) {
+      const name = need(positionals, 1, 'tenant NAME');
+      const networks = intOption(values['max-networks'], 'max-networks');
+      const endpoints = intOption(values['max-endpoints'], 'max-endpoints');
+      const quota = { ...(networks === undefined ? {} : { networks }), ...(endpoints === undefined ? {} : { endpoints }) };
+      const displayName = str(values['display-name']);
+      const body = { name, ...(displayName ? { displayName } : {}), ...(Object.keys(quota).length ? { quota } : {}) };
+      const res = await client.request<{ tenant: Tenant; token: string; tokenId: string }>('POST', '/v1/tenants', body);
+      if (json) printJson(res.body);
+      else console.log(`tenant ${res.body.tenant.name} created\ntoken ${res.body.tokenId} (shown only now, store it):\n${res.body.token}`);
+      return 0;
+    },
+    async list({ json, client }) {
+      const res = await client.request<{ items: Tenant[] }>('GET', '/v1/tenants');
+      if (json) printJson(res.body.items);
+      else {
+        const rows = res.body.items.map((t) => [t.name, t.displayName ?? '', String(t.quota?.networks ?? 'default'), String(t.quota?.endpoints ?? 'default'), t.createdAt]);
+        console.log(rows.length ? table(['NAME', 'DISPLAY NAME', 'MAX NETWORKS', 'MAX ENDPOINTS', 'CREATED'], rows) : 'no tenants');
+      }
+      return 0;
+    },
+    async show({ positionals, json, client }) {
+      const name = need(positionals, 1, 'tenant NAME');
+      const res = await client.request<Tenant>('GET', `/v1/tenants/${encodeURIComponent(name)}`);
+      if (json) printJson(res.body);
+      else {
+        const t = res.body;
+        console.log(
+          [
+            `name           ${t.name}`,
+            ...(t.displayName ? [`display name   ${t.displayName}`] : []),
+            `max networks   ${t.quota?.networks ?? 'default'}`,
+            `max endpoints  ${t.quota?.endpoints ?? 'default'}`,
+            `created        ${t.createdAt}`,
+          ].join('\n'),
+        );
+      }
+      return 0;
+    },
+    async delete({ positionals, json, client }) {
+      const name = need(positionals, 1, 'tenant NAME');
+      await client.request('DELETE', `/v1/tenants/${encodeURIComponent(name)}`);
+      if (json) printJson({ deleted: name });
+      else console.log(`tenant ${name} deleted and its tokens revoked`);
+      return 0;
+    },
+  token: ({ values, positionals, json, client }) => tokenAction(positionals, values, json, client),
+  },
+});

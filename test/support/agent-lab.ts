@@ -1,8 +1,6 @@
 // Helpers for the agent's end-to-end tests on a lab: REST calls to a host's agent (real HTTP with curl
 // inside the host's namespace, where the API listens on the underlay address), ovs-ofctl flow dumps
 // parsed into records, and tcpdump captures inside lab namespaces.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import type { Lab } from '../../src/lab/index.js';
 
 export interface ApiReply {
@@ -78,53 +76,9 @@ export function sumPackets(flows: DumpedFlow[]): number {
   return flows.reduce((n, f) => n + f.packets, 0);
 }
 
-export interface Capture {
-  where: string;
-  child: ChildProcess;
-  lines: string[];
-  stop(): Promise<string[]>;
-}
-
-/** Starts tcpdump in a namespace; resolves once it listens. stop() ends it (by its PID) and returns the frames. */
-export function capture(ns: string, iface: string, where: string, extra: string[] = []): Promise<Capture> {
-  return new Promise((resolve, reject) => {
-    // `ip netns exec` execs tcpdump, so the child's PID is tcpdump's own.
-    const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-n', '-e', '-l', '-vv', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines: string[] = [];
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop() ?? '';
-      lines.push(...parts.filter(Boolean));
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tcpdump in ${ns} did not start`));
-    }, 10000);
-    child.stderr.on('data', (d: Buffer) => {
-      if (d.toString().includes('listening on')) {
-        clearTimeout(timer);
-        resolve({
-          where,
-          child,
-          lines,
-          stop: () =>
-            new Promise<string[]>((done) => {
-              if (child.exitCode !== null) return done(lines);
-              child.once('exit', () => done(buf ? [...lines, buf] : lines));
-              child.kill('SIGINT');
-              setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-            }),
-        });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`tcpdump in ${ns} exited early (${code})`));
-    });
-  });
-}
+// The demo's own capture: the tests check the overlay with the same tcpdump handling the demo shows users.
+export { startCapture as capture } from '../../src/demo/capture.js';
+export type { Capture } from '../../src/demo/capture.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
