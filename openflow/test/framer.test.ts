@@ -109,11 +109,14 @@ void describe('OFFramer', () => {
     const concat = Buffer.concat.bind(Buffer);
     const original = Object.getOwnPropertyDescriptor(Buffer, 'concat')!;
     let copied = 0;
-    Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
-      const r = concat(list, total);
-      copied += r.length;
-      return r;
-    }) as typeof Buffer.concat;
+    Object.defineProperty(Buffer, 'concat', {
+      ...original,
+      value: (list: readonly Uint8Array[], total?: number): Buffer => {
+        const r = concat(list, total);
+        copied += r.length;
+        return r;
+      },
+    });
     const out: Buffer[] = [];
     try {
       for (let i = 0; i < big.length; i += 16) {
