@@ -20,7 +20,8 @@ import type { Frame, WsResult } from '../support/mesh-lab.js';
 const NET = 'sec/net';
 const MAX_PAYLOAD = 65536;
 const mac = (host: number, i: number) => `02:5c:00:00:0${host}:${i.toString(16).padStart(2, '0')}`;
-const OPEN_H1 = JSON.stringify({ type: 'open', version: 2, hostId: 'h1', reflector: false, holdMs: 9000, vv: {} });
+// Set once the lab is up: h1's OPEN must announce h1's VTEP, the IP its certificate names.
+let OPEN_H1 = '';
 
 function openssl(args: string[]): void {
   execFileSync('openssl', args, { stdio: 'ignore' });
@@ -49,6 +50,7 @@ void describe('mesh: refused peers and rejected frames (three agents)', () => {
 
   before(async () => {
     m = await MeshLab.up(name, { set: { 'mesh.maxPayload': MAX_PAYLOAD } });
+    OPEN_H1 = JSON.stringify({ type: 'open', version: 2, hostId: 'h1', reflector: false, holdMs: 9000, vv: {}, vtep: m.lab.host('h1').underlayIp });
     await m.network('h2', 'sec', 'net', '10.24.0.0/16', 2400);
     // Endpoints on h2 and h3 only: stopping h1 later changes nothing in the registries.
     for (const h of [2, 3]) {
@@ -116,7 +118,7 @@ void describe('mesh: refused peers and rejected frames (three agents)', () => {
 
   void it('a lab certificate for an unconfigured host, or naming another host than the OPEN claims, is refused', async () => {
     // The lab's CA signed h9's certificate, so TLS passes; h9 is not a peer of h2.
-    const notPeer = await connect('h9', [JSON.stringify({ type: 'open', version: 2, hostId: 'h9', reflector: false, holdMs: 9000, vv: {} })]);
+    const notPeer = await connect('h9', [JSON.stringify({ type: 'open', version: 2, hostId: 'h9', reflector: false, holdMs: 9000, vv: {}, vtep: '192.0.2.9' })]);
     assert.equal(notPeer.opened, true, JSON.stringify(notPeer));
     assert.equal(notPeer.closeCode, 1008, JSON.stringify(notPeer));
     assert.match(notPeer.closeReason ?? '', /^not-authorized/);
@@ -126,7 +128,7 @@ void describe('mesh: refused peers and rejected frames (three agents)', () => {
     assert.equal(claimsH1.closeCode, 1008, JSON.stringify(claimsH1));
     assert.match(claimsH1.closeReason ?? '', /^host-id-mismatch/);
     // h1's own certificate claiming to be h3.
-    const claimsH3 = await connect('h1', [JSON.stringify({ type: 'open', version: 2, hostId: 'h3', reflector: false, holdMs: 9000, vv: {} })]);
+    const claimsH3 = await connect('h1', [JSON.stringify({ type: 'open', version: 2, hostId: 'h3', reflector: false, holdMs: 9000, vv: {}, vtep: '192.0.2.3' })]);
     assert.equal(claimsH3.closeCode, 1008, JSON.stringify(claimsH3));
     assert.match(claimsH3.closeReason ?? '', /^host-id-mismatch/);
     assert.deepEqual(notifications(claimsH3), ['host-id-mismatch']);
