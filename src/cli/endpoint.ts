@@ -1,7 +1,8 @@
 // bumless endpoint create|list|show|delete
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { parseCommand, printJson, str, strs, table } from './client.js';
+import { printJson, str, strs, table } from './client.js';
+import { actionCommand } from './actions.js';
 import { networkRef } from './network.js';
 import type { Endpoint } from '../registry/model.js';
 
@@ -33,80 +34,68 @@ function endpointRef(ref: string | undefined): string {
   return `/v1/endpoints/${m[1]}/${m[2]}/${m[3]!.toLowerCase()}`;
 }
 
-export const endpointCommand: Command = {
+export const endpointCommand: Command = actionCommand({
   name: 'endpoint',
   summary: 'register, list, show and delete endpoints (containers, VMs)',
-  async run(argv) {
-    const p = parseCommand(
-      argv,
-      { mac: { type: 'string' }, ip: { type: 'string', multiple: true }, port: { type: 'string' }, network: { type: 'string' }, host: { type: 'string' } },
-      HELP,
-    );
-    if (!p) return 0;
-    const { values, positionals, json } = p;
-    const action = positionals[0];
-    if (action === undefined) throw new UsageError(`missing action\n\n${HELP}`);
-    const client = p.client();
-    switch (action) {
-      case 'create': {
-        const mac = str(values.mac);
-        const ips = strs(values.ip);
-        const port = str(values.port);
-        const missing = [!mac && '--mac', !ips.length && '--ip', !port && '--port'].filter(Boolean);
-        if (missing.length) throw new UsageError(`missing ${missing.join(', ')}; e.g. --mac aa:aa:aa:aa:aa:01 --ip 10.10.10.1 --port veth-h1`);
-        const [tenant, name] = await networkRef(client, positionals[1], true);
-        const res = await client.request<Registered>('POST', '/v1/endpoints', { network: `${tenant}/${name}`, mac, ips, port });
-        if (json) printJson(res.body);
-        else {
-          const e = res.body.endpoint;
-          const verb = res.status === 201 ? 'registered' : res.status === 200 ? 'updated' : 'registered (durable)';
-          const peers = res.body.announcedTo.length ? `announced to ${res.body.announcedTo.join(', ')}` : 'no peer connected to announce to';
-          console.log(`endpoint ${e.network}/${e.mac} ${verb} on ${e.hostId} port ${e.port}: ${res.body.installed ? 'flows installed' : 'flows not yet confirmed by the switch'}; ${peers}`);
-          if (!res.body.installed) {
-            const reason = res.body.reason ?? 'the switch did not confirm the flows in time';
-            const next = /is not on /.test(reason)
-              ? 'its flows are installed when the port is attached to the bridge'
-              : 'check "bumless status" (is the agent connected to Open vSwitch?)';
-            console.error(`warning: ${reason}; ${next}`);
-          }
+  help: HELP,
+  options: { mac: { type: 'string' }, ip: { type: 'string', multiple: true }, port: { type: 'string' }, network: { type: 'string' }, host: { type: 'string' } },
+  actions: {
+    async create({ values, positionals, json, client }) {
+      const mac = str(values.mac);
+      const ips = strs(values.ip);
+      const port = str(values.port);
+      const missing = [!mac && '--mac', !ips.length && '--ip', !port && '--port'].filter(Boolean);
+      if (missing.length) throw new UsageError(`missing ${missing.join(', ')}; e.g. --mac aa:aa:aa:aa:aa:01 --ip 10.10.10.1 --port veth-h1`);
+      const [tenant, name] = await networkRef(client, positionals[1], true);
+      const res = await client.request<Registered>('POST', '/v1/endpoints', { network: `${tenant}/${name}`, mac, ips, port });
+      if (json) printJson(res.body);
+      else {
+        const e = res.body.endpoint;
+        const verb = res.status === 201 ? 'registered' : res.status === 200 ? 'updated' : 'registered (durable)';
+        const peers = res.body.announcedTo.length ? `announced to ${res.body.announcedTo.join(', ')}` : 'no peer connected to announce to';
+        console.log(`endpoint ${e.network}/${e.mac} ${verb} on ${e.hostId} port ${e.port}: ${res.body.installed ? 'flows installed' : 'flows not yet confirmed by the switch'}; ${peers}`);
+        if (!res.body.installed) {
+          const reason = res.body.reason ?? 'the switch did not confirm the flows in time';
+          const next = /is not on /.test(reason)
+            ? 'its flows are installed when the port is attached to the bridge'
+            : 'check "bumless status" (is the agent connected to Open vSwitch?)';
+          console.error(`warning: ${reason}; ${next}`);
         }
-        return 0;
       }
-      case 'list': {
-        const q = new URLSearchParams();
-        const network = str(values.network);
-        const host = str(values.host);
-        if (network) q.set('network', network);
-        if (host) q.set('host', host);
-        const res = await client.request<{ items: Endpoint[] }>('GET', `/v1/endpoints${q.size ? `?${q.toString()}` : ''}`);
-        if (json) printJson(res.body.items);
-        else {
-          const rows = res.body.items.map((e) => [e.network, e.mac, e.ips.join(','), e.hostId, e.port, String(e.seq)]);
-          console.log(rows.length ? table(['NETWORK', 'MAC', 'IPS', 'HOST', 'PORT', 'SEQ'], rows) : 'no endpoints');
-        }
-        return 0;
+      return 0;
+    },
+    async list({ values, json, client }) {
+      const q = new URLSearchParams();
+      const network = str(values.network);
+      const host = str(values.host);
+      if (network) q.set('network', network);
+      if (host) q.set('host', host);
+      const res = await client.request<{ items: Endpoint[] }>('GET', `/v1/endpoints${q.size ? `?${q.toString()}` : ''}`);
+      if (json) printJson(res.body.items);
+      else {
+        const rows = res.body.items.map((e) => [e.network, e.mac, e.ips.join(','), e.hostId, e.port, String(e.seq)]);
+        console.log(rows.length ? table(['NETWORK', 'MAC', 'IPS', 'HOST', 'PORT', 'SEQ'], rows) : 'no endpoints');
       }
-      case 'show': {
-        const res = await client.request<Endpoint>('GET', endpointRef(positionals[1]));
-        if (json) printJson(res.body);
-        else {
-          const e = res.body;
-          console.log(
-            [`network  ${e.network}`, `mac      ${e.mac}`, `ips      ${e.ips.join(', ')}`, `host     ${e.hostId} (vtep ${e.vtep})`, `port     ${e.port}`, `seq      ${e.seq}`, `updated  ${e.updatedAt}`].join('\n'),
-          );
-        }
-        return 0;
+      return 0;
+    },
+    async show({ positionals, json, client }) {
+      const res = await client.request<Endpoint>('GET', endpointRef(positionals[1]));
+      if (json) printJson(res.body);
+      else {
+        const e = res.body;
+        console.log(
+          [`network  ${e.network}`, `mac      ${e.mac}`, `ips      ${e.ips.join(', ')}`, `host     ${e.hostId} (vtep ${e.vtep})`, `port     ${e.port}`, `seq      ${e.seq}`, `updated  ${e.updatedAt}`].join('\n'),
+        );
       }
-      case 'delete': {
-        const path = endpointRef(positionals[1]);
-        const res = await client.request('DELETE', path);
-        const ref = path.slice('/v1/endpoints/'.length);
-        if (json) printJson({ deleted: ref, confirmed: res.status === 204 });
-        else console.log(`endpoint ${ref} deleted${res.status === 204 ? '' : ' (the switch has not confirmed the flow removal yet)'}`);
-        return 0;
-      }
-      default:
-        throw new UsageError(`unknown action "${action}"; use create, list, show or delete`);
-    }
+      return 0;
+    },
+    async delete({ positionals, json, client }) {
+      const path = endpointRef(positionals[1]);
+      const res = await client.request('DELETE', path);
+      const ref = path.slice('/v1/endpoints/'.length);
+      if (json) printJson({ deleted: ref, confirmed: res.status === 204 });
+      else console.log(`endpoint ${ref} deleted${res.status === 204 ? '' : ' (the switch has not confirmed the flow removal yet)'}`);
+      return 0;
+    },
   },
-};
+});
