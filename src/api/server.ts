@@ -59,6 +59,9 @@ export interface Api {
   openapi(): Record<string, unknown>;
 }
 
+/** fastify's default, stated: the longest path parameter the router matches. */
+const MAX_PARAM_LENGTH = 100;
+
 const FASTIFY_CODES: Record<string, [string, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ['body_too_large', 'send a smaller body'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 'send JSON with Content-Type: application/json'],
@@ -66,6 +69,20 @@ const FASTIFY_CODES: Record<string, [string, string]> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 'send a JSON object, or no Content-Type header when there is no body'],
   FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 'send a valid JSON object'],
 };
+
+// Errors fastify raises before a route runs (routing, URL decoding): they bypass setErrorHandler, so
+// frameworkErrors maps them to the API's error shape. Their messages echo the whole path, which may be
+// kilobytes, so ours do not.
+const FRAMEWORK_CODES: Record<string, [number, string, string]> = {
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'uri_too_long', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters; names are at most 63 characters and MACs 17`],
+  FST_ERR_BAD_URL: [400, 'bad_url', 'the URL is not valid percent-encoding; encode each path segment (e.g. with encodeURIComponent)'],
+  FST_ERR_ASYNC_CONSTRAINT: [400, 'bad_request', 'the request does not match a route constraint; check the URL'],
+};
+
+/** An error message of a client's request, bounded: it may quote the request. */
+function clip(text: string, max = 300): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length - max} more characters)`;
+}
 
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -108,6 +125,12 @@ export function buildApi(opts: ApiOptions): Api {
     return503OnClosing: true,
     // A client that trickles its request in must not hold a connection forever.
     requestTimeout: 30_000,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: (err, req, reply) => {
+      const [status, code, message] = FRAMEWORK_CODES[err.code] ?? [400, 'bad_request', `${clip(err.message)}; check the URL`];
+      metrics.request(req.method, 'unmatched', status);
+      void (reply as unknown as FastifyReply).code(status).send(new ApiError(status, code, message).body());
+    },
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
   };
   const app = (
@@ -115,6 +138,10 @@ export function buildApi(opts: ApiOptions): Api {
       ? Fastify({ ...base, https: { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), minVersion: 'TLSv1.2' } } as FastifyHttpsOptions<HttpsServer>)
       : Fastify(base)
   ) as unknown as FastifyInstance;
+
+  // Only JSON bodies: fastify's text/plain parser would hand a string to the body schemas (a 400 that
+  // blames the body's shape instead of its type).
+  app.removeContentTypeParser('text/plain');
 
   const byRoute = new Map<string, RouteDef>(routes.map((r) => [`${r.method} ${r.path}`, r]));
   const principals = new WeakMap<FastifyRequest, Principal>();
@@ -184,7 +211,7 @@ export function buildApi(opts: ApiOptions): Api {
   }
 
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send(new ApiError(404, 'no_route', `no route ${req.method} ${req.url.split('?')[0]}; the routes are listed in /v1/openapi.json`).body());
+    void reply.code(404).send(new ApiError(404, 'no_route', `no route ${req.method} ${clip(req.url.split('?')[0] ?? '', 200)}; the routes are listed in /v1/openapi.json`).body());
   });
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
@@ -194,7 +221,12 @@ export function buildApi(opts: ApiOptions): Api {
       const status = fe.statusCode;
       if (status !== undefined && status >= 400 && status < 500) {
         const [code, hint] = FASTIFY_CODES[fe.code] ?? ['bad_request', 'check the request'];
-        const message = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `request body larger than ${bodyLimit} bytes; ${hint}` : `${err.message}; ${hint}`;
+        const message =
+          fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+            ? `request body larger than ${bodyLimit} bytes; ${hint}`
+            : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+              ? `Content-Type ${clip(String(req.headers['content-type'] ?? '(none)'), 100)} is not accepted; ${hint}`
+              : `${clip(err.message)}; ${hint}`;
         api = new ApiError(status, code, message);
       }
     }

@@ -376,6 +376,45 @@ void test('deep nesting at the default 1 MiB body limit is a 400, not a crash', 
   }
 });
 
+/** Every error, fastify's own included, is { error: { code, message } } with a bounded message. */
+function assertErrorShape(res: LightMyRequestResponse, what: string): void {
+  const body = JSON.parse(res.body) as { error?: { code?: unknown; message?: unknown } };
+  assert.equal(typeof body.error?.code, 'string', `${what} -> ${res.statusCode} ${res.body.slice(0, 300)}`);
+  assert.equal(typeof body.error?.message, 'string', `${what} -> ${res.statusCode} ${res.body.slice(0, 300)}`);
+  assert.ok(!/^FST_/.test(body.error.code as string), `${what}: fastify's code leaks: ${res.body.slice(0, 300)}`);
+  assert.ok((body.error.message as string).length < 600, `${what}: the message quotes the request at length`);
+}
+
+void test('fastify\'s own errors (long path parameters, bad URLs, odd content types) use the API\'s error shape', async () => {
+  const { api, token } = await setup();
+  const long = 'a'.repeat(5000);
+  const cases: Array<[Req, number, string]> = [
+    [{ method: 'GET', url: `/v1/tenants/${long}`, token }, 414, 'uri_too_long'],
+    [{ method: 'GET', url: `/v1/networks/acme/${long}`, token }, 414, 'uri_too_long'],
+    [{ method: 'DELETE', url: `/v1/endpoints/acme/web/${long}`, token }, 414, 'uri_too_long'],
+    [{ method: 'GET', url: `/v1/${long}`, token }, 404, 'no_route'],
+    [{ method: 'GET', url: '/v1/tenants/%E0%A4%A', token }, 400, 'bad_url'],
+    [{ method: 'POST', url: '/v1/tenants', token: ADMIN, body: '{"name":"x"}', headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type'],
+    [{ method: 'POST', url: '/v1/tenants', token: ADMIN, body: '<a/>', headers: { 'content-type': 'application/xml' } }, 415, 'unsupported_media_type'],
+    [{ method: 'POST', url: '/v1/tenants', token: ADMIN, body: '--x--', headers: { 'content-type': 'multipart/form-data; boundary=x' } }, 415, 'unsupported_media_type'],
+    [{ method: 'POST', url: '/v1/tenants', token: ADMIN, body: 'a=b', headers: { 'content-type': `application/${long}` } }, 415, 'unsupported_media_type'],
+    [{ method: 'POST', url: '/v1/tenants', token: ADMIN, body: '{"name":', headers: { 'content-type': 'application/json' } }, 400, 'invalid_json'],
+    [{ method: 'POST', url: '/v1/tenants', token: ADMIN, body: '{"__proto__":{"a":1}}', headers: { 'content-type': 'application/json' } }, 400, 'invalid_json'],
+  ];
+  for (const [req, status, code] of cases) {
+    const res = await call(api, req);
+    const what = `${req.method} ${req.url.slice(0, 60)} ${req.headers?.['content-type']?.slice(0, 40) ?? ''}`;
+    assert.equal(res.statusCode, status, `${what}: ${res.body.slice(0, 300)}`);
+    assertErrorShape(res, what);
+    assert.equal(res.json<{ error: { code: string } }>().error.code, code, what);
+  }
+  // The 415 names what was sent, the 414 what is allowed.
+  const t = await call(api, { method: 'POST', url: '/v1/tenants', token: ADMIN, body: 'x', headers: { 'content-type': 'text/plain' } });
+  assert.match(t.json<{ error: { message: string } }>().error.message, /Content-Type text\/plain is not accepted; send JSON with Content-Type: application\/json/);
+  const l = await call(api, { method: 'GET', url: `/v1/tenants/${long}`, token });
+  assert.match(l.json<{ error: { message: string } }>().error.message, /longer than 100 characters/);
+});
+
 void test('fuzz: random bodies, paths and headers never produce a 5xx', async () => {
   const { api, token } = await setup({ bodyLimit: 8192 });
   let seed = 12345;
@@ -395,6 +434,10 @@ void test('fuzz: random bodies, paths and headers never produce a 5xx', async ()
     return b;
   };
   const targets: Array<[Req['method'], string]> = [
+    ['GET', `/v1/tenants/${'t'.repeat(101)}`],
+    ['PUT', `/v1/endpoints/acme/${'w'.repeat(2000)}/aa:aa:aa:aa:00:01`],
+    ['GET', '/v1/networks/acme/%ZZ'],
+    ['GET', '/v1/networks/acme/nope'],
     ['POST', '/v1/endpoints'],
     ['POST', '/v1/networks'],
     ['POST', '/v1/tenants'],
@@ -412,7 +455,7 @@ void test('fuzz: random bodies, paths and headers never produce a 5xx', async ()
     if (kind < 0.4) payload = JSON.stringify(validish());
     else if (kind < 0.8) payload = JSON.stringify(value(0)) ?? 'null';
     else payload = Array.from({ length: Math.floor(rnd() * 40) }, () => String.fromCharCode(Math.floor(rnd() * 128))).join('');
-    const contentType = pick(['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data']);
+    const contentType = pick(['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/xml', 'application/json; charset=latin1', 'APPLICATION/JSON', '*/*', 'application/octet-stream', ';;;', `application/${'x'.repeat(500)}`]);
     const q = rnd() < 0.2 ? `?${pick(['tenant', 'network', 'host', 'diff', 'x'])}=${encodeURIComponent(String(atoms()))}` : '';
     const res = await api.app.inject({
       method,
@@ -423,10 +466,11 @@ void test('fuzz: random bodies, paths and headers never produce a 5xx', async ()
     statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
     assert.ok(res.statusCode < 500, `${method} ${url}${q} ${contentType} ${payload} -> ${res.statusCode} ${res.body}`);
     assert.doesNotThrow(() => JSON.parse(res.body || '{}'));
+    if (res.statusCode >= 400) assertErrorShape(res, `${method} ${url}${q} ${contentType}`);
   }
   // The fuzzer must reach both success and several kinds of rejection, or it proves nothing.
   assert.ok([...statuses.keys()].some((s) => s < 300), [...statuses.keys()].join());
-  assert.ok([400, 404, 415].every((s) => statuses.has(s)), [...statuses.keys()].join());
+  assert.ok([400, 404, 414, 415].every((s) => statuses.has(s)), [...statuses.keys()].join());
 });
 
 void test('100 concurrent registrations all land exactly once', async () => {
