@@ -23,7 +23,7 @@ export function registryPort(r: Registry): RegistryPort {
       const s = r.stats();
       return { tenants: s.tenants, networks: s.networks, endpoints: s.endpoints.active, localEndpoints: s.endpoints.local, staleEndpoints: s.endpoints.stale };
     },
-    alarms: () => r.alarms().map((a) => ({ id: a.id, kind: a.kind, subject: a.key, message: a.message, since: a.since })),
+    alarms: () => r.alarms().map((a) => ({ id: a.id, kind: a.kind, subject: a.key, message: a.message, since: a.since, raisedBy: a.raisedBy })),
     clearAlarm: (id) => r.clearAlarm(id),
   };
 }

@@ -83,6 +83,7 @@ export const Alarm = z.object({
   subject: z.string(),
   message: z.string(),
   since: z.string(),
+  raisedBy: z.string().optional().describe('host id of the agent that raised the alarm; a duplicate-MAC freeze and its clearing act on that agent only'),
 });
 export const AlarmClear = z.object({ id: z.string().min(1).max(300) }).strict();
 

@@ -9,10 +9,13 @@ import type { Status } from '../api/schemas.js';
 
 const HELP = `usage: bumless alarm <action> [options]
 
-  list       list the agent's alarms with their ids (admin token)
-  clear ID   clear an alarm: a duplicate-MAC alarm unfreezes the MAC (clear it once the duplicate is
-             gone, on every agent that shows it); a VNI-conflict alarm clears itself when the newer
-             network is deleted
+  list       list the alarms of the agent you ask, with their ids and the agent that raised them
+             (admin token)
+  clear ID   clear an alarm on the agent you ask: a duplicate-MAC alarm unfreezes the MAC there.
+             Duplicate detection is local to each agent (as in EVPN): freeze and clear act on the
+             agent that detected it, so once the duplicate is gone clear it on each agent that
+             raised the alarm (run alarm list against each). A VNI-conflict alarm clears itself when
+             the newer network is deleted
 
 examples:
   bumless alarm list
@@ -30,7 +33,13 @@ export const alarmCommand: Command = actionCommand({
       const res = await client.request<StatusBody>('GET', '/v1/status');
       const alarms = res.body.alarms;
       if (json) printJson(alarms);
-      else console.log(alarms.length ? table(['ID', 'SINCE', 'MESSAGE'], alarms.map((a) => [a.id ?? `(${a.kind} ${a.subject}, no id)`, a.since, a.message])) : 'no alarms');
+      else {
+        console.log(
+          alarms.length
+            ? table(['ID', 'RAISED BY', 'SINCE', 'MESSAGE'], alarms.map((a) => [a.id ?? `(${a.kind} ${a.subject}, no id)`, a.raisedBy ?? '-', a.since, a.message]))
+            : 'no alarms',
+        );
+      }
       return 0;
     },
     async clear({ positionals, json, client }) {

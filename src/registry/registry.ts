@@ -71,6 +71,8 @@ export interface Alarm {
   key: string;
   since: string;
   message: string;
+  /** The agent that raised it: duplicate detection, freezing and clearing are local to each agent. */
+  raisedBy: string;
 }
 
 export interface RegistrySnapshot {
@@ -693,6 +695,7 @@ export class Registry {
         kind: 'duplicate-mac',
         key: k,
         since: new Date(f.since).toISOString(),
+        raisedBy: this.hostId,
         message: `MAC ${k} moved more than ${this.dup.moves} times in ${this.dup.windowMs / 1000} s; frozen on host ${f.hostId}`,
       });
     }
@@ -703,6 +706,7 @@ export class Registry {
         kind: 'vni-conflict',
         key: k,
         since: new Date(this.netRecs.get(k)?.created.wall ?? 0).toISOString(),
+        raisedBy: this.hostId,
         message: `network ${k} claims VNI ${vni}, already held by the older network ${w}; it is not forwarded until renumbered or deleted`,
       });
     }

@@ -222,14 +222,14 @@ void describe('bumless client commands', () => {
 
   void it('alarm list shows ids; alarm clear clears by id (404 for an unknown id, usage error without one)', async () => {
     const id = 'duplicate-mac:acme/web/aa:aa:aa:aa:00:01';
-    ctx.registry.alarmList = [{ id, kind: 'duplicate-mac', subject: 'acme/web/aa:aa:aa:aa:00:01', message: 'moved 6 times in 180 s', since: '2026-01-01T00:00:00.000Z' }];
+    ctx.registry.alarmList = [{ id, kind: 'duplicate-mac', subject: 'acme/web/aa:aa:aa:aa:00:01', message: 'moved 6 times in 180 s', since: '2026-01-01T00:00:00.000Z', raisedBy: 'host-b' }];
     const s = await run(['status', ...admin]);
     assert.match(s.out, new RegExp(`^    id ${id}$`, 'm'));
     assert.match(s.out, /bumless alarm clear ID$/m);
     const l = await run(['alarm', 'list', ...admin]);
     assert.equal(l.code, 0, l.err);
-    assert.match(l.out, /^ID\s+SINCE\s+MESSAGE$/m);
-    assert.match(l.out, new RegExp(`^${id}\\s+2026-01-01T00:00:00\\.000Z\\s+moved 6 times in 180 s$`, 'm'));
+    assert.match(l.out, /^ID\s+RAISED BY\s+SINCE\s+MESSAGE$/m);
+    assert.match(l.out, new RegExp(`^${id}\\s+host-b\\s+2026-01-01T00:00:00\\.000Z\\s+moved 6 times in 180 s$`, 'm'));
     assert.equal((JSON.parse((await run(['alarm', 'list', '--json', ...admin])).out) as Array<{ id: string }>)[0]!.id, id);
     const c = await run(['alarm', 'clear', id, ...admin]);
     assert.equal(c.code, 0, c.err);

@@ -194,6 +194,7 @@ void test('duplicate detection: more than 5 moves in 180 s freeze the MAC and ra
   assert.equal(frozenAt, 6, 'the 7th move attempt (after 6 moves) is refused');
   const al = b!.registry.alarms().find((x) => x.kind === 'duplicate-mac');
   assert.equal(al?.id, `duplicate-mac:acme/web/${M1}`);
+  assert.equal(al.raisedBy, 'b', 'the alarm names the agent that detected the duplicate');
   assert.deepEqual(alarms, [al.id]);
   assert.equal(b!.registry.stats().alarms, 1);
   const pinned = b!.registry.endpoint('acme/web', M1)?.hostId;
