@@ -144,6 +144,11 @@ export class Agent {
         gracefulRestartMs: config.mesh.gracefulRestartMs,
         tombstoneTtlMs: config.registry.tombstoneTtlMs,
         duplicate: { moves: config.registry.duplicateMoves, windowMs: config.registry.duplicateWindowMs },
+        // An endpoint on either would let tunnel frames or the host's own stack into a tenant network.
+        reservedPorts: [
+          [config.tunnelPort, 'the tunnel port'],
+          [config.bridge, "the bridge's own (LOCAL) port"],
+        ],
         maxClockSkewMs: config.registry.maxClockSkewMs,
       });
       const s = registry.stats();

@@ -125,6 +125,12 @@ export interface RegistryOptions {
   maxClockSkewMs?: number;
   /** Timer functions for the graceful-restart sweep; default the global ones (unref'd). */
   timers?: Timers;
+  /**
+   * Port names on this host's bridge that no endpoint may use, each with what it is (the agent
+   * passes its tunnel port and the bridge's own LOCAL port): a local endpoint there would let
+   * tunnel frames, or the host's stack, into a tenant network.
+   */
+  reservedPorts?: Iterable<readonly [name: string, what: string]>;
 }
 
 export const TenantInput = z.object({
@@ -278,6 +284,7 @@ export class Registry {
   private readonly grMs: number;
   private readonly tombstoneTtlMs: number;
   private readonly dup: { moves: number; windowMs: number };
+  private readonly reservedPorts: ReadonlyMap<string, string>;
   private readonly maxSkewMs: number;
   private clockSkewRejected = 0;
   private readonly timers: Timers;
@@ -326,6 +333,7 @@ export class Registry {
     this.grMs = opts.gracefulRestartMs ?? 120_000;
     this.tombstoneTtlMs = opts.tombstoneTtlMs ?? 24 * 3600_000;
     this.dup = opts.duplicate ?? { moves: 5, windowMs: 180_000 };
+    this.reservedPorts = new Map(opts.reservedPorts ?? []);
     this.maxSkewMs = opts.maxClockSkewMs ?? 60_000;
     this.timers = opts.timers ?? {
       setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
@@ -547,6 +555,7 @@ export class Registry {
     const tx = this.begin();
     const results: Array<{ endpoint: Endpoint; created: boolean }> = [];
     const claimed = new Map<string, string>();
+    const portHolders = this.localPortHolders();
     const planned: Endpoint[] = [];
     for (const [i, raw] of inputs.entries()) {
       const e = parseInput(EndpointInput, raw, inputs.length > 1 ? `endpoint #${i}` : 'endpoint');
@@ -576,6 +585,7 @@ export class Registry {
         }
         claimed.set(`${e.network}|${ip}`, epKey);
       }
+      this.checkLocalPort(e, epKey, tenant, portHolders, inputs.length > 1 ? i : undefined);
       const entries = this.epRecs.get(epKey);
       const own = entries?.get(this.hostId);
       const ownLive = own && !own.deleted ? own : undefined;
@@ -624,6 +634,40 @@ export class Registry {
     }
     await this.finish(tx);
     return results;
+  }
+
+  /** Port name -> the active endpoint of this host on it (its key, and its view once committed). */
+  private localPortHolders(): Map<string, { key: string; view?: ActiveEndpoint }> {
+    const out = new Map<string, { key: string; view?: ActiveEndpoint }>();
+    for (const key of this.epKeysByHost.get(this.hostId) ?? []) {
+      const view = this.activeEps.get(key)?.view;
+      if (view && view.hostId === this.hostId) out.set(view.port, { key, view });
+    }
+    return out;
+  }
+
+  /**
+   * One local port, one endpoint: a second endpoint on a held port (any network, any MAC) would
+   * join the container behind it to a second network. The same endpoint re-registered is not a
+   * second one. Another tenant's holder is not named: its MAC and network are not the caller's to
+   * see. Claims the port in `holders` for the rest of the batch.
+   */
+  private checkLocalPort(e: { port: string }, epKey: string, tenant: string, holders: Map<string, { key: string; view?: ActiveEndpoint }>, index?: number): void {
+    const where = index !== undefined ? { msg: `endpoint #${index}: `, path: `${index}.port` } : { msg: '', path: 'port' };
+    const reserved = this.reservedPorts.get(e.port);
+    if (reserved !== undefined) {
+      throw new ValidationError(`${where.msg}port ${e.port} is ${reserved} of host ${this.hostId}, not an endpoint's port; give the name of the interface attached to the bridge for this endpoint`, [
+        { path: where.path, message: `reserved: ${reserved}` },
+      ]);
+    }
+    const holder = holders.get(e.port);
+    if (holder && holder.key !== epKey) {
+      if (holder.key.startsWith(`${tenant}/`)) {
+        throw new ConflictError(`${where.msg}port ${e.port} on host ${this.hostId} is in use by endpoint ${holder.key}; delete that endpoint first or use another port`, holder.view);
+      }
+      throw new ConflictError(`${where.msg}port ${e.port} on host ${this.hostId} is in use; use another port`);
+    }
+    if (!holder) holders.set(e.port, { key: epKey });
   }
 
   /** Withdraws this host's endpoint for (network, MAC). */
