@@ -3,7 +3,7 @@
 // and any Nicira action whose shape we do not recognise, is kept raw and re-encoded byte for byte.
 import { maxLenName, maxLenValue, NX_VENDOR_ID, port16Name, port16Value, portName, portValue } from './consts.js';
 import { ERR, OFEncodeError } from './errors.js';
-import { cursor, encodeOxm, oxmDefByHeader, oxmHeader, OXM_BY_NAME, OFPXMC_EXPERIMENTER, readOxm } from './oxm.js';
+import { cursor, encodeOxm, fieldNameByHeader, oxmDefByHeader, oxmHeader, OXM_BY_NAME, OFPXMC_EXPERIMENTER, readOxm } from './oxm.js';
 import { copyBytes, fail, need, u16, u32, u64 } from './reader.js';
 import type { Writer } from './writer.js';
 import type { Action, FieldRef, Instruction, OxmKnown } from './types.js';
@@ -34,7 +34,10 @@ function decodeFieldRef(h: number): FieldRef {
   const length = h & 0xff;
   const def = oxmDefByHeader(oxmClass, oxmField);
   if (def !== undefined && !hasMask && length === def.len) return def.name;
-  return hasMask ? { oxmClass, oxmField, length, hasMask } : { oxmClass, oxmField, length };
+  if (hasMask) return { oxmClass, oxmField, length, hasMask };
+  // A legacy NXM spelling of a field we know: named, and the header kept so it re-encodes as it came.
+  const name = fieldNameByHeader(oxmClass, oxmField, length);
+  return name !== undefined ? { name, oxmClass, oxmField, length } : { oxmClass, oxmField, length };
 }
 
 /** NXM/OXM header of each nameable field (Open vSwitch writes OXM headers for basic fields in 1.3). */

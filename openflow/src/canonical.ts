@@ -4,9 +4,9 @@
 // (OVN struct ovn_flow); matchKey/instructionsKey give stable strings for maps and diffs.
 import { toHex } from './addr.js';
 import { encodeAction } from './actions.js';
-import { decodeOxm, encodeOxm, oxmDefByHeader, OXM_BY_NAME } from './oxm.js';
+import { decodeOxm, encodeOxm, fieldNameByHeader, OXM_BY_NAME } from './oxm.js';
 import { Writer } from './writer.js';
-import type { Action, FieldRef, Instruction, Match, Oxm, OxmFieldName } from './types.js';
+import type { Action, FieldRef, Instruction, Match, Oxm } from './types.js';
 
 const w = new Writer(1024);
 
@@ -89,26 +89,15 @@ const INSTRUCTION_ORDER: Record<Instruction['type'], number> = {
 };
 
 /**
- * Legacy NXM headers Open vSwitch writes back in NXAST_REG_MOVE for fields we name with their OXM
- * header (same field, same width): (class, field) -> our field name. From Open vSwitch meta-flow.h.
+ * The field a move names, by name when it has one in any of its NXM/OXM spellings (Open vSwitch
+ * answers with legacy NXM headers: NXM_OF_ETH_SRC for eth_src, NXM_NX_ARP_SHA for arp_sha).
  */
-const NXM_EQUIVALENTS = new Map<number, OxmFieldName>([
-  [0x0001, 'eth_dst'], [0x0002, 'eth_src'], [0x0003, 'eth_type'], [0x0006, 'ip_proto'], [0x0007, 'ipv4_src'],
-  [0x0008, 'ipv4_dst'], [0x0009, 'tcp_src'], [0x000a, 'tcp_dst'], [0x000b, 'udp_src'], [0x000c, 'udp_dst'],
-  [0x000d, 'icmpv4_type'], [0x000e, 'icmpv4_code'], [0x000f, 'arp_op'], [0x0010, 'arp_spa'], [0x0011, 'arp_tpa'],
-  [0x10010, 'tunnel_id'], [0x10011, 'arp_sha'], [0x10012, 'arp_tha'], [0x10013, 'ipv6_src'], [0x10014, 'ipv6_dst'],
-  [0x10015, 'icmpv6_type'], [0x10016, 'icmpv6_code'], [0x10017, 'ipv6_nd_target'], [0x10018, 'ipv6_nd_sll'],
-  [0x10019, 'ipv6_nd_tll'], [0x1001b, 'ipv6_flabel'],
-]);
-
-/** The field a move names, by name when it has one in any of its NXM/OXM spellings. */
 export function canonicalFieldRef(r: FieldRef): FieldRef {
   if (typeof r === 'string' || r.hasMask) return r;
-  const def = oxmDefByHeader(r.oxmClass, r.oxmField);
-  if (def !== undefined && def.len === r.length) return def.name;
-  const eq = r.oxmClass <= 1 ? NXM_EQUIVALENTS.get((r.oxmClass << 16) | r.oxmField) : undefined;
-  if (eq !== undefined && OXM_BY_NAME.get(eq)?.len === r.length) return eq;
-  return r;
+  const name = fieldNameByHeader(r.oxmClass, r.oxmField, r.length);
+  if (name !== undefined) return name;
+  // A header we do not know: compared by its bits, whatever a caller put in `name`.
+  return { oxmClass: r.oxmClass, oxmField: r.oxmField, length: r.length };
 }
 
 function canonicalAction(a: Action): Action {

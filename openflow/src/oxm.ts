@@ -60,6 +60,31 @@ export function oxmDefByHeader(oxmClass: number, oxmField: number): OxmFieldDef 
   return BY_KEY.get((oxmClass << 7) | oxmField);
 }
 
+/**
+ * Legacy NXM headers (class 0x0000 NXM_OF_*, 0x0001 NXM_NX_*) of fields the codec names by their
+ * OXM header: same field, same width. Open vSwitch writes these back in NXAST_REG_MOVE.
+ * (class << 16 | field) -> name. From Open vSwitch meta-flow.h.
+ */
+const NXM_LEGACY = new Map<number, OxmFieldName>([
+  [0x0001, 'eth_dst'], [0x0002, 'eth_src'], [0x0003, 'eth_type'], [0x0006, 'ip_proto'], [0x0007, 'ipv4_src'],
+  [0x0008, 'ipv4_dst'], [0x0009, 'tcp_src'], [0x000a, 'tcp_dst'], [0x000b, 'udp_src'], [0x000c, 'udp_dst'],
+  [0x000d, 'icmpv4_type'], [0x000e, 'icmpv4_code'], [0x000f, 'arp_op'], [0x0010, 'arp_spa'], [0x0011, 'arp_tpa'],
+  [0x10010, 'tunnel_id'], [0x10011, 'arp_sha'], [0x10012, 'arp_tha'], [0x10013, 'ipv6_src'], [0x10014, 'ipv6_dst'],
+  [0x10015, 'icmpv6_type'], [0x10016, 'icmpv6_code'], [0x10017, 'ipv6_nd_target'], [0x10018, 'ipv6_nd_sll'],
+  [0x10019, 'ipv6_nd_tll'], [0x1001b, 'ipv6_flabel'],
+]);
+
+/**
+ * The codec's name for an unmasked NXM/OXM header of `length` bytes: its OXM definition, or its
+ * legacy NXM twin (NXM_OF_ETH_SRC -> eth_src). Undefined for fields the codec does not know.
+ */
+export function fieldNameByHeader(oxmClass: number, oxmField: number, length: number): OxmFieldName | undefined {
+  const def = oxmDefByHeader(oxmClass, oxmField);
+  if (def !== undefined && def.len === length) return def.name;
+  const eq = oxmClass <= 1 ? NXM_LEGACY.get((oxmClass << 16) | oxmField) : undefined;
+  return eq !== undefined && OXM_BY_NAME.get(eq)?.len === length ? eq : undefined;
+}
+
 /** The 32-bit OXM/NXM header of a known field (hasMask clear, length = value length). */
 export function oxmHeader(def: OxmFieldDef): number {
   return ((def.oxmClass << 16) | (def.oxmField << 9) | def.len) >>> 0;

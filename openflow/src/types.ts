@@ -114,8 +114,14 @@ export type Match = Oxm[];
 // ---------------------------------------------------------------------------------------------
 // Actions, spec 7.2.5 (enum ofp_action_type), plus the Nicira actions an ARP responder needs.
 
-/** A reference to a field for NXAST_REG_MOVE: the NXM/OXM header identifies the field. */
-export type FieldRef = OxmFieldName | { oxmClass: number; oxmField: number; length: number; hasMask?: boolean };
+/**
+ * A reference to a field for NXAST_REG_MOVE: the NXM/OXM header identifies the field. A name
+ * encodes as the field's OXM header (NXM_1 for reg0-7, tun_src/tun_dst). The object form is the
+ * header itself and re-encodes to exactly those bits; decoding a legacy NXM header of a field the
+ * codec knows (Open vSwitch writes NXM_OF_ETH_SRC, NXM_NX_ARP_SHA, NXM_OF_ARP_SPA... back in a
+ * flow dump) adds its `name`, so `src.name === 'eth_src'` holds whichever spelling the switch used.
+ */
+export type FieldRef = OxmFieldName | { name?: OxmFieldName; oxmClass: number; oxmField: number; length: number; hasMask?: boolean };
 
 export type Action =
   | { type: 'OUTPUT'; port: PortNo; maxLen?: number | 'NO_BUFFER' }

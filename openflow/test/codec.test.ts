@@ -116,9 +116,9 @@ void describe('Nicira extensions', () => {
     const d = decode(encode(m));
     assert.ok(d.type === 'FLOW_MOD' && d.instructions[0]!.type === 'APPLY_ACTIONS');
     assert.deepStrictEqual(plain(d.instructions[0]!.actions), plain([{ type: 'EXPERIMENTER', experimenter: 0x2320, data: raw.subarray(8) }]));
-    // A move naming a legacy NXM_OF field (class 0) keeps the header as a FieldRef object.
+    // A move naming a legacy NXM_OF field (class 0) keeps the header as a FieldRef object (with its name).
     const mv = flowMod({ instructions: [{ type: 'APPLY_ACTIONS', actions: [
-      { type: 'NX_REG_MOVE', src: { oxmClass: 0, oxmField: 2, length: 6 }, dst: 'eth_dst', nBits: 48, srcOfs: 0, dstOfs: 0 },
+      { type: 'NX_REG_MOVE', src: { name: 'eth_src', oxmClass: 0, oxmField: 2, length: 6 }, dst: 'eth_dst', nBits: 48, srcOfs: 0, dstOfs: 0 },
     ] }] });
     assert.deepStrictEqual(plain(decode(encode(mv))), plain(mv));
   });
@@ -324,10 +324,43 @@ void describe('canonical keys', () => {
     const d = decode(raw);
     assert.ok(d.type === 'FLOW_MOD');
     const mv = d.instructions[0]!.type === 'APPLY_ACTIONS' ? d.instructions[0]!.actions[0] : undefined;
-    assert.deepStrictEqual(mv, { type: 'NX_REG_MOVE', nBits: 48, srcOfs: 0, dstOfs: 0, src: { oxmClass: 0, oxmField: 2, length: 6 }, dst: { oxmClass: 0, oxmField: 1, length: 6 } });
+    assert.deepStrictEqual(mv, { type: 'NX_REG_MOVE', nBits: 48, srcOfs: 0, dstOfs: 0, src: { name: 'eth_src', oxmClass: 0, oxmField: 2, length: 6 }, dst: { name: 'eth_dst', oxmClass: 0, oxmField: 1, length: 6 } });
+    assert.equal(encode(d).toString('hex'), raw.toString('hex')); // the legacy headers go back as they came
     assert.equal(instructionsKey(d.instructions), instructionsKey(sent));
     assert.equal(canonicalFieldRef({ oxmClass: 1, oxmField: 17, length: 6 }), 'arp_sha');
     assert.deepEqual(canonicalFieldRef({ oxmClass: 0, oxmField: 4, length: 2 }), { oxmClass: 0, oxmField: 4, length: 2 }); // vlan_tci has no OXM twin
+  });
+
+  void it('names the legacy NXM headers Open vSwitch writes in a move, and re-encodes their exact bytes', () => {
+    // (header as Open vSwitch 3.1 writes it, the name we expect); the class 1 ones already are OXM-named fields.
+    const cases: [number, string][] = [
+      [0x00000406, 'eth_src'], [0x00000206, 'eth_dst'], [0x00012206, 'arp_sha'], [0x00012406, 'arp_tha'],
+      [0x00002004, 'arp_spa'], [0x00002204, 'arp_tpa'], [0x00000e04, 'ipv4_src'], [0x00001004, 'ipv4_dst'],
+      [0x00012008, 'tunnel_id'], [0x00001e02, 'arp_op'], [0x00010004, 'reg0'], [0x00010e04, 'reg7'],
+      [0x00013e04, 'tun_src'], [0x00014004, 'tun_dst'],
+    ];
+    for (const [h, name] of cases) {
+      const action = Buffer.from('ffff001800002320000600200000000000000000' + '00010e04', 'hex'); // move h -> reg7
+      action.writeUInt32BE(h, 16);
+      const fm = Buffer.concat([encode(flowMod({ priority: 1 })), Buffer.from('0004002000000000', 'hex'), action]);
+      fm.writeUInt16BE(fm.length, 2);
+      const d = decode(fm);
+      assert.ok(d.type === 'FLOW_MOD' && d.instructions[0]?.type === 'APPLY_ACTIONS');
+      const mv = d.instructions[0].actions[0];
+      assert.ok(mv?.type === 'NX_REG_MOVE');
+      const got = typeof mv.src === 'string' ? mv.src : mv.src.name;
+      assert.equal(got, name, `header ${h.toString(16)}`);
+      assert.equal(canonicalFieldRef(mv.src), name);
+      assert.equal(mv.dst, 'reg7');
+      assert.equal(encode(d).toString('hex'), fm.toString('hex'), `header ${h.toString(16)} re-encodes byte for byte`);
+      assert.equal(encode(fromJSON(JSON.parse(JSON.stringify(toJSON(d))))).toString('hex'), fm.toString('hex'), 'and through the JSON form');
+    }
+    // Masked or unknown headers stay unnamed; a wrong width is not the field.
+    const unnamed = [0x00000506, 0x00000804, 0x00000405];
+    for (const h of unnamed) {
+      const r = { oxmClass: h >>> 16, oxmField: (h >>> 9) & 0x7f, length: h & 0xff, hasMask: ((h >>> 8) & 1) === 1 };
+      assert.deepEqual(canonicalFieldRef(r.hasMask ? r : { oxmClass: r.oxmClass, oxmField: r.oxmField, length: r.length }), r.hasMask ? r : { oxmClass: r.oxmClass, oxmField: r.oxmField, length: r.length });
+    }
   });
 
   void it('formats IPv6 per RFC 5952', () => {
