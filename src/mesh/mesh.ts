@@ -406,11 +406,12 @@ export class Mesh {
   private vtepOf(h: string): string | undefined {
     const direct = this.active.get(h);
     if (direct?.peerVtep !== undefined && direct.state !== 'closed') return direct.peerVtep;
-    for (const s of this.active.values()) {
-      if (s.peerReflector && s.state !== 'closed' && this.viaReflector.get(s.peerHostId!)?.has(h)) {
-        const v = s.peersVteps[h];
-        if (v !== undefined) return v;
-      }
+    // Only reflectors that sent PEERS: called per relayed record, so no walk over every session.
+    for (const [r, hosts] of this.viaReflector) {
+      if (!hosts.has(h)) continue;
+      const s = this.active.get(r);
+      const v = s && s.state !== 'closed' ? s.peersVteps[h] : undefined;
+      if (v !== undefined) return v;
     }
     return undefined;
   }

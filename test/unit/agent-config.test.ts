@@ -24,13 +24,13 @@ void describe('agent config loader', () => {
     assert.equal(config.api.listen, '127.0.0.1:8080');
     assert.equal(config.openflow.echoIntervalMs, 5000);
     assert.deepEqual(config.mesh.peers, []);
-    assert.deepEqual(config.registry, { duplicateMoves: 5, duplicateWindowMs: 180_000, tombstoneTtlMs: 86_400_000 });
+    assert.deepEqual(config.registry, { duplicateMoves: 5, duplicateWindowMs: 180_000, tombstoneTtlMs: 86_400_000, maxClockSkewMs: 60_000 });
     assert.deepEqual(overrides, {});
   });
 
   void it('takes the registry\'s duplicate-detection thresholds and tombstone lifetime from flags', () => {
     const { config } = loadConfig({ file: file(minimal), sets: ['registry.duplicateMoves=3', 'registry.duplicateWindowMs=60000'], env: { BUMLESS_REGISTRY_TOMBSTONE_TTL_MS: '3600000' } });
-    assert.deepEqual(config.registry, { duplicateMoves: 3, duplicateWindowMs: 60_000, tombstoneTtlMs: 3_600_000 });
+    assert.deepEqual(config.registry, { duplicateMoves: 3, duplicateWindowMs: 60_000, tombstoneTtlMs: 3_600_000, maxClockSkewMs: 60_000 });
     assert.throws(() => loadConfig({ file: file(minimal), sets: ['registry.duplicateMoves=0'] }), (e: unknown) => e instanceof ConfigError && /registry\.duplicateMoves/.test(e.message));
   });
 
