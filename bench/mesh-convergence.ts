@@ -65,7 +65,8 @@ async function main(): Promise<void> {
   }
   try {
     progress(`lab ${name}: three hosts, agents starting`);
-    m = await MeshLab.up(name);
+    // The protocol's default timers: the tests' short hold time makes a loaded machine drop sessions.
+    m = await MeshLab.up(name, { set: { 'mesh.keepaliveMs': 3000, 'mesh.holdMs': 9000, 'mesh.gracefulRestartMs': 120000 } });
     const lab = m;
     // One token per (agent, tenant): each has its own rate-limit bucket.
     const tokens = new Map<string, string>();
@@ -160,17 +161,24 @@ async function main(): Promise<void> {
     // Watch the registries and flows while registering.
     const regAt = new Map<string, number>();
     const flowAt = new Map<string, number>();
+    const counts = new Map<string, number>();
+    let lastChange = Date.now();
     while (regAt.size < 3 || flowAt.size < 3 || registering) {
       if (failure) throw failure;
       for (const h of HOSTS) {
         if (!regAt.has(h)) {
           const r = await lab.api(h, 'GET', '/v1/status');
           const count = r.status === 200 ? (r.body as { registry: { endpoints: number } }).registry.endpoints : 0;
+          if (count !== counts.get(h)) lastChange = Date.now();
+          counts.set(h, count);
           if (count >= total) regAt.set(h, Date.now() - t0);
         } else if (!flowAt.has(h) && (await forwardingFlows(lab, h)) >= remoteOf(h)) flowAt.set(h, Date.now() - t0);
       }
-      progress(`${answered}/${N} answered; registries complete: ${[...regAt.keys()].join(',') || '-'}; flows complete: ${[...flowAt.keys()].join(',') || '-'}`);
+      progress(`${answered}/${N} answered; registries ${HOSTS.map((h) => counts.get(h) ?? 0).join('/')} of ${total}, complete: ${[...regAt.keys()].join(',') || '-'}; flows complete: ${[...flowAt.keys()].join(',') || '-'}`);
       if (Date.now() - t0 > 900_000) throw new Error('no convergence within 15 minutes');
+      if (!registering && regAt.size < 3 && Date.now() - lastChange > 60_000) {
+        throw new Error(`registries stuck for 60 s after every POST was answered: ${HOSTS.map((h) => `${h} ${counts.get(h)}/${total}`).join(', ')} (acknowledged registrations missing on some agents)`);
+      }
       await sleep(500);
     }
     await all;
