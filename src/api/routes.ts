@@ -1,9 +1,8 @@
 // The routes of the REST API. Tenancy rule: a tenant token sees only its own tenant's objects, and another
 // tenant's object answers exactly as an absent one does (same status, same message), so a token cannot
 // learn what other tenants have.
-import { BlockList, isIP } from 'node:net';
 import type { z } from 'zod';
-import { endpointKey } from '../registry/model.js';
+import { endpointKey, hostAddressProblem } from '../registry/model.js';
 import type { Endpoint, Network, Tenant } from '../registry/model.js';
 import type { Clock, Principal, TokenAuthority } from './auth.js';
 import { ApiError, notFound } from './errors.js';
@@ -88,15 +87,6 @@ function splitRef(ref: string): [string, string] {
   return [t!, n!];
 }
 
-function ipsOutside(network: Network, ips: string[]): number[] {
-  const list = new BlockList();
-  for (const c of network.cidrs) {
-    const [addr, len] = c.split('/');
-    list.addSubnet(addr!, Number(len), isIP(addr!) === 6 ? 'ipv6' : 'ipv4');
-  }
-  return ips.map((ip, i) => (list.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4') ? -1 : i)).filter((i) => i >= 0);
-}
-
 export function buildRoutes(d: RouteDeps): RouteDef[] {
   const { registry } = d;
   const tenantLock = new KeyedMutex();
@@ -133,11 +123,11 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
   async function register(p: Principal | undefined, input: { network: string; mac: string; ips: string[]; port: string }, startedAt: number, location: boolean) {
     const [tenant, netName] = splitRef(input.network);
     const network = await visibleNetwork(p, tenant, netName);
-    const outside = ipsOutside(network, input.ips);
-    if (outside.length) {
-      const details = outside.map((i) => ({ path: ['ips', i], message: `${input.ips[i]} is not inside the network's prefixes ${network.cidrs.join(', ')}` }));
-      throw new ApiError(400, 'invalid_request', `invalid body: ${details[0]!.message}`, details);
-    }
+    const details = input.ips.flatMap((ip, i) => {
+      const message = hostAddressProblem(ip, network.cidrs);
+      return message ? [{ path: ['ips', i], message }] : [];
+    });
+    if (details.length) throw new ApiError(400, 'invalid_request', `invalid body: ips.${String(details[0]!.path[1])}: ${details[0]!.message}`, details);
     const { endpoint, created } = await tenantLock.run(tenant, async () => {
       const existing = (await registry.endpoints({ tenant })).some((e) => e.network === input.network && e.mac === input.mac);
       if (!existing) {

@@ -2,7 +2,7 @@
 // this file adds what only the API has (request bodies, status, flows, errors). The OpenAPI document is
 // generated from these with z.toJSONSchema, so the document and the validation cannot disagree.
 import { z } from 'zod';
-import { Cidr, Encap, Endpoint, IpAddr, Mac, Name, Network, Tenant, Vni } from '../registry/model.js';
+import { Cidr, Encap, Endpoint, IpAddr, Mac, Name, Network, Tenant, TenantCidr, Vni, duplicateIps, hostAddressProblem, ipValue } from '../registry/model.js';
 
 export const NetworkRef = z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, '"<tenant>/<network>"');
 
@@ -52,18 +52,34 @@ export const NetworkCreate = z
   .object({
     tenant: Name.optional().describe('required with the admin token; a tenant token implies its own tenant'),
     name: Name,
-    cidrs: z.array(Cidr).min(1).max(8),
-    gateway: IpAddr.optional(),
+    cidrs: z.array(TenantCidr).min(1).max(8).describe('canonical prefixes (no host bits), /8 or longer for IPv4, /16 or longer for IPv6'),
+    gateway: IpAddr.optional().describe('inside one of the prefixes; not an IPv4 network or broadcast address'),
     encap: Encap.optional(),
     vni: Vni.optional().describe('admin only; assigned by the server when absent'),
   })
-  .strict();
+  .strict()
+  .superRefine((n, ctx) => {
+    // A malformed gateway or prefix has its own issue already.
+    if (n.gateway === undefined || !ipValue(n.gateway) || n.cidrs.some((c) => !Cidr.safeParse(c).success)) return;
+    const why = hostAddressProblem(n.gateway, n.cidrs);
+    if (why) ctx.addIssue({ code: 'custom', path: ['gateway'], message: why });
+  });
+
+/** Each address once; that they are host addresses of the network is checked against its prefixes. */
+const EndpointIps = z
+  .array(IpAddr)
+  .min(1)
+  .max(16)
+  .superRefine((ips, ctx) => {
+    for (const d of duplicateIps(ips)) ctx.addIssue({ code: 'custom', path: [d.index], message: d.message });
+  })
+  .describe('each address once, inside the network\'s prefixes, not an IPv4 network or broadcast address');
 
 export const EndpointCreate = z
   .object({
     network: NetworkRef,
     mac: Mac,
-    ips: z.array(IpAddr).min(1).max(16),
+    ips: EndpointIps,
     port: z.string().min(1).max(15).describe('the endpoint\'s port on this host\'s integration bridge'),
   })
   .strict();

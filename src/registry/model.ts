@@ -26,6 +26,143 @@ export const Cidr = z.string().refine((s) => {
   return (family === 4 && n <= 32) || (family === 6 && n <= 128);
 }, 'a CIDR prefix like 10.10.10.0/24 or fd00::/64');
 
+// ---- Address rules for what tenants create (the API's input schemas use these) ----
+// The stored and replicated model above stays as lax as it was, so records written by an older agent
+// still load; new networks and endpoints are held to these rules:
+// - a prefix is written canonically (no host bits: 10.20.0.0/24, not 10.20.0.1/24);
+// - no prefix wider than /8 (IPv4) or /16 (IPv6): 0.0.0.0/0, ::/0 and other near-default routes are
+//   not a tenant subnet, and would swallow every address of the ARP responder and port security;
+// - the gateway lies inside one of the prefixes and is not an IPv4 network or broadcast address;
+// - an endpoint lists each address once, and none is the network or broadcast address of an IPv4
+//   prefix shorter than /31 (RFC 3021 point-to-point /31 and host /32 prefixes have neither).
+export const MIN_PREFIX = { 4: 8, 6: 16 } as const;
+
+/** An IP address as a family and an unsigned integer, or undefined when it is not one. */
+export function ipValue(ip: string): { family: 4 | 6; value: bigint } | undefined {
+  const family = isIP(ip);
+  if (family === 4) return { family, value: ip.split('.').reduce((a, o) => (a << 8n) | BigInt(Number(o)), 0n) };
+  if (family !== 6) return undefined;
+  let text = ip.split('%')[0]!;
+  // An embedded IPv4 tail (::ffff:10.0.0.1) becomes two groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const n = ipValue(v4[1]!)!.value;
+    text = `${text.slice(0, -v4[1]!.length)}${(n >> 16n).toString(16)}:${(n & 0xffffn).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const hs = head ? head.split(':') : [];
+  const ts = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? hs : [...hs, ...Array<string>(8 - hs.length - ts.length).fill('0'), ...ts];
+  return { family, value: groups.reduce((a, g) => (a << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+
+/** The text of an address value: dotted quad, or RFC 5952 IPv6 (lower case, longest zero run as "::"). */
+export function ipText(family: 4 | 6, value: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
+  const g = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt((7 - i) * 16)) & 0xffffn));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/** The canonical text of an address (for comparing IPv6 addresses written differently). */
+export function canonicalIp(ip: string): string {
+  const v = ipValue(ip);
+  return v ? ipText(v.family, v.value) : ip;
+}
+
+interface Prefix {
+  family: 4 | 6;
+  len: number;
+  /** The network address (host bits cleared). */
+  base: bigint;
+  /** The address as written. */
+  value: bigint;
+  bits: number;
+}
+
+function prefix(cidr: string): Prefix | undefined {
+  const [addr, lenText] = cidr.split('/');
+  const v = addr === undefined ? undefined : ipValue(addr);
+  if (!v || lenText === undefined || !/^\d{1,3}$/.test(lenText)) return undefined;
+  const bits = v.family === 4 ? 32 : 128;
+  const len = Number(lenText);
+  if (len > bits) return undefined;
+  const host = (1n << BigInt(bits - len)) - 1n;
+  return { family: v.family, len, base: v.value & ~host, value: v.value, bits };
+}
+
+/** Why a tenant may not use this prefix (host bits set, too wide), or undefined when it is fine. */
+export function cidrProblem(cidr: string): string | undefined {
+  const p = prefix(cidr);
+  if (!p) return 'a CIDR prefix like 10.10.10.0/24 or fd00::/64';
+  const min = MIN_PREFIX[p.family];
+  if (p.len < min) return `${cidr} is wider than /${min}; a tenant network is a subnet, e.g. 10.10.10.0/24${p.family === 6 ? ' or fd00:10::/64' : ''}`;
+  if (p.base !== p.value) return `${cidr} has host bits set; write the prefix as ${ipText(p.family, p.base)}/${p.len}`;
+  return undefined;
+}
+
+/** True when the address lies inside the prefix (false for another family or bad input). */
+export function ipInCidr(ip: string, cidr: string): boolean {
+  const v = ipValue(ip);
+  const p = prefix(cidr);
+  if (!v || !p || v.family !== p.family) return false;
+  return v.value >> BigInt(p.bits - p.len) === p.base >> BigInt(p.bits - p.len);
+}
+
+/** "network" or "broadcast" when the IPv4 address is that address of the prefix (prefixes up to /30). */
+export function reservedIpv4(ip: string, cidr: string): 'network' | 'broadcast' | undefined {
+  const p = prefix(cidr);
+  const v = ipValue(ip);
+  if (!p || !v || p.family !== 4 || v.family !== 4 || p.len >= 31 || !ipInCidr(ip, cidr)) return undefined;
+  if (v.value === p.base) return 'network';
+  if (v.value === (p.base | ((1n << BigInt(32 - p.len)) - 1n))) return 'broadcast';
+  return undefined;
+}
+
+/** Why an address cannot be a host address of these prefixes, or undefined when it can. */
+export function hostAddressProblem(ip: string, cidrs: readonly string[]): string | undefined {
+  const inside = cidrs.filter((c) => ipInCidr(ip, c));
+  if (inside.length === 0) return `${ip} is not inside the network's prefixes ${cidrs.join(', ')}`;
+  for (const c of inside) {
+    const r = reservedIpv4(ip, c);
+    if (r) return `${ip} is the ${r} address of ${c}; use a host address between them`;
+  }
+  return undefined;
+}
+
+/** A prefix a tenant may create: valid, canonical, not wider than MIN_PREFIX. */
+export const TenantCidr = Cidr.superRefine((s, ctx) => {
+  // Cidr's own check already reported a malformed prefix.
+  const why = prefix(s) ? cidrProblem(s) : undefined;
+  if (why) ctx.addIssue({ code: 'custom', message: why });
+});
+
+/** Issues for addresses listed twice (IPv6 compared canonically), at the later position. */
+export function duplicateIps(ips: readonly string[]): { index: number; message: string }[] {
+  const seen = new Map<string, number>();
+  const out: { index: number; message: string }[] = [];
+  ips.forEach((ip, i) => {
+    const c = canonicalIp(ip);
+    const first = seen.get(c);
+    if (first === undefined) seen.set(c, i);
+    else out.push({ index: i, message: `${ip} is listed twice (also ips.${first}); list each address once` });
+  });
+  return out;
+}
+
 export const Vni = z.number().int().min(1).max(16777215);
 export const Encap = z.enum(['vxlan', 'geneve', 'gre']);
 export type Encap = z.infer<typeof Encap>;

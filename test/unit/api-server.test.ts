@@ -299,6 +299,39 @@ void test('quotas per tenant: networks and endpoints', async () => {
   assert.equal((await call(api, { method: 'POST', url: '/v1/networks', token: ADMIN, body: { tenant: 'big', name: 'd', cidrs: ['10.0.0.0/24'] } })).statusCode, 403);
 });
 
+void test('address rules: canonical prefixes no wider than /8 or /16, gateway inside, endpoint addresses are host addresses listed once', async () => {
+  const { api, token } = await setup();
+  const detail = (r: LightMyRequestResponse) => r.json<{ error: { details: Array<{ path: unknown[]; message: string }> } }>().error.details[0]!;
+  const hostBits = await call(api, { method: 'POST', url: '/v1/networks', token, body: { name: 'x', cidrs: ['10.20.0.1/24'] } });
+  assert.equal(hostBits.statusCode, 400);
+  assert.deepEqual(detail(hostBits), { path: ['cidrs', 0], message: '10.20.0.1/24 has host bits set; write the prefix as 10.20.0.0/24' });
+  for (const wide of ['0.0.0.0/0', '::/0', '10.0.0.0/7', 'fd00::/15']) {
+    const r = await call(api, { method: 'POST', url: '/v1/networks', token, body: { name: 'x', cidrs: [wide] } });
+    assert.equal(r.statusCode, 400, wide);
+    assert.match(detail(r).message, /is wider than \/(8|16)/, wide);
+  }
+  const gw = await call(api, { method: 'POST', url: '/v1/networks', token, body: { name: 'x', cidrs: ['10.20.0.0/24'], gateway: '10.30.0.1' } });
+  assert.equal(gw.statusCode, 400);
+  assert.deepEqual(detail(gw).path, ['gateway']);
+  assert.match(detail(gw).message, /not inside the network's prefixes 10\.20\.0\.0\/24/);
+  const gwBcast = await call(api, { method: 'POST', url: '/v1/networks', token, body: { name: 'x', cidrs: ['10.20.0.0/24'], gateway: '10.20.0.255' } });
+  assert.equal(gwBcast.statusCode, 400);
+  assert.equal((await call(api, { method: 'POST', url: '/v1/networks', token, body: { name: 'x', cidrs: ['10.20.0.0/24', 'fd00:20::/64'], gateway: 'fd00:20::1' } })).statusCode, 201);
+
+  for (const [ip, why] of [['10.10.10.0', 'network'], ['10.10.10.255', 'broadcast']] as const) {
+    const r = await call(api, { method: 'POST', url: '/v1/endpoints', token, body: ep(5, { ips: ['10.10.10.5', ip] }) });
+    assert.equal(r.statusCode, 400, ip);
+    assert.deepEqual(detail(r), { path: ['ips', 1], message: `${ip} is the ${why} address of 10.10.10.0/24; use a host address between them` });
+  }
+  const dup = await call(api, { method: 'POST', url: '/v1/endpoints', token, body: ep(5, { ips: ['10.10.10.5', '10.10.10.6', '10.10.10.5'] }) });
+  assert.equal(dup.statusCode, 400);
+  assert.deepEqual(detail(dup), { path: ['ips', 2], message: '10.10.10.5 is listed twice (also ips.0); list each address once' });
+  const dupPut = await call(api, { method: 'PUT', url: '/v1/endpoints/acme/web/aa:aa:aa:aa:00:05', token, body: { ips: ['10.10.10.5', '10.10.10.5'], port: 'veth5' } });
+  assert.equal(dupPut.statusCode, 400);
+  assert.equal((await call(api, { method: 'GET', url: '/v1/endpoints/acme/web/aa:aa:aa:aa:00:05', token })).statusCode, 404, 'nothing was registered');
+  assert.equal((await call(api, { method: 'POST', url: '/v1/endpoints', token, body: ep(5, { ips: ['10.10.10.5', '10.10.10.254'] }) })).statusCode, 201);
+});
+
 void test('token quota per tenant: a tenant token cannot mint tokens without end; revoking frees a slot', async () => {
   const { api } = testApi({ defaultQuota: { networks: 1, endpoints: 2, tokens: 3 } });
   const token = (await call(api, { method: 'POST', url: '/v1/tenants', token: ADMIN, body: { name: 'acme' } })).json<{ token: string }>().token;
