@@ -175,7 +175,12 @@ export function parseOvsFlow(line: string): OvsFlow {
   const head = line.slice(0, line.indexOf('actions='));
   const table = /\btable[:=](\d+)/.exec(head)?.[1];
   const cookie = /\bcookie[:=](0x[0-9a-f]+)(?:\/(0x[0-9a-f]+))?/.exec(head);
-  const matchTok = head.split(/\s+/).find((t) => t.startsWith('priority='));
+  const words = head.split(/\s+/);
+  // A non-strict DELETE has no priority, so OVS prints its match bare after `table:N`.
+  const afterTable = words[words.findIndex((t) => /^table:\d+$/.test(t)) + 1];
+  const bare = afterTable !== undefined && !/^(cookie|idle|hard|out_port|importance|buffer):|^(send_flow_rem|check_overlap|reset_counts|no_packet_counts|no_byte_counts)$/.test(afterTable)
+    && /^table:\d+$/.test(words[words.indexOf(afterTable) - 1] ?? '') ? afterTable : undefined;
+  const matchTok = words.find((t) => t.startsWith('priority=')) ?? bare;
   const tokens = (matchTok ?? '').split(',').filter((t) => t !== '');
   const priority = tokens.find((t) => t.startsWith('priority='));
   const flow: OvsFlow = {

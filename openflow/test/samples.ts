@@ -172,6 +172,35 @@ export function samples(): Map<string, OFMessage> {
       ],
     }],
   }));
+  // The other commands, and every flag: MODIFY resets counters and keeps none; MODIFY_STRICT asks
+  // for FLOW_REMOVED and an overlap check; a non-strict DELETE filters by out_port, out_group and a
+  // cookie mask (priority does not apply to it, so it stays the default).
+  add('flow_mod_modify', flowMod({
+    xid: 60, command: 'MODIFY', tableId: 2, priority: 7, flags: ['RESET_COUNTS', 'NO_PKT_COUNTS', 'NO_BYT_COUNTS'],
+    match: [{ field: 'in_port', value: 1 }, { field: 'eth_type', value: 0x0800 }, { field: 'ipv4_dst', value: '10.1.2.0', mask: '255.255.255.0' }],
+    instructions: [{ type: 'APPLY_ACTIONS', actions: [{ type: 'DEC_NW_TTL' }, { type: 'OUTPUT', port: 2 }] }],
+  }));
+  add('flow_mod_modify_strict', flowMod({
+    xid: 61, command: 'MODIFY_STRICT', tableId: 3, priority: 9, cookie: 0x5n, cookieMask: 0xffn, idleTimeout: 10, flags: ['SEND_FLOW_REM', 'CHECK_OVERLAP'],
+    match: [{ field: 'reg6', value: 42 }, { field: 'eth_src', value: MAC_B }],
+    instructions: [{ type: 'GOTO_TABLE', tableId: 4 }],
+  }));
+  add('flow_mod_delete', flowMod({
+    xid: 62, command: 'DELETE', tableId: 'ALL', cookie: 0x8000_0001_0000_0000n, cookieMask: 0xffff_ffff_0000_0000n, outPort: 5, outGroup: 7,
+    match: [{ field: 'eth_type', value: 0x0806 }],
+  }));
+  add('group_mod_indirect', {
+    type: 'GROUP_MOD', xid: 63, command: 'ADD', groupType: 'INDIRECT', groupId: 11,
+    buckets: [{ weight: 0, watchPort: 'ANY', watchGroup: 'ANY', actions: [{ type: 'SET_FIELD', field: { field: 'tun_dst', value: '192.168.100.5' } }, { type: 'OUTPUT', port: 5 }] }],
+  });
+  add('group_mod_all_modify', {
+    type: 'GROUP_MOD', xid: 64, command: 'MODIFY', groupType: 'ALL', groupId: 12,
+    buckets: [
+      { weight: 0, watchPort: 'ANY', watchGroup: 'ANY', actions: [{ type: 'OUTPUT', port: 1 }] },
+      { weight: 0, watchPort: 'ANY', watchGroup: 'ANY', actions: [{ type: 'OUTPUT', port: 2 }] },
+    ],
+  });
+  add('group_mod_delete_one', { type: 'GROUP_MOD', xid: 65, command: 'DELETE', groupType: 'INDIRECT', groupId: 11, buckets: [] });
   add('group_mod_select', {
     type: 'GROUP_MOD', xid: 16, command: 'ADD', groupType: 'SELECT', groupId: 7,
     buckets: [
@@ -213,16 +242,18 @@ export function samples(): Map<string, OFMessage> {
   add('mp_desc_request', req({ xid: 30, mpType: 'DESC' }));
   add('mp_flow_request', req({
     xid: 31, mpType: 'FLOW',
-    body: { tableId: 1, outPort: 'ANY', outGroup: 'ANY', cookie: 0x8000_0000_0000_0000n, cookieMask: 0xff00_0000_0000_0000n, match: [{ field: 'reg6', value: 42 }] },
+    body: { tableId: 1, outPort: 2, outGroup: 7, cookie: 0x8000_0000_0000_0000n, cookieMask: 0xff00_0000_0000_0000n, match: [{ field: 'reg6', value: 42 }] },
   }));
   add('mp_aggregate_request', req({
     xid: 32, mpType: 'AGGREGATE',
     body: { tableId: 'ALL', outPort: 'ANY', outGroup: 'ANY', cookie: 0n, cookieMask: 0n, match: [{ field: 'eth_type', value: 0x0806 }] },
   }));
   add('mp_table_request', req({ xid: 33, mpType: 'TABLE' }));
-  add('mp_port_stats_request', req({ xid: 34, mpType: 'PORT_STATS', body: { portNo: 'ANY' } }));
+  add('mp_port_stats_request', req({ xid: 34, mpType: 'PORT_STATS', body: { portNo: 1 } }));
   add('mp_queue_request', req({ xid: 35, mpType: 'QUEUE', body: { portNo: 'ANY', queueId: 'ALL' } }));
+  add('mp_queue_request_one', req({ xid: 45, mpType: 'QUEUE', body: { portNo: 3, queueId: 2 } }));
   add('mp_group_request', req({ xid: 36, mpType: 'GROUP', body: { groupId: 'ALL' } }));
+  add('mp_group_request_one', req({ xid: 46, mpType: 'GROUP', body: { groupId: 7 } }));
   add('mp_group_desc_request', req({ xid: 37, mpType: 'GROUP_DESC' }));
   add('mp_group_features_request', req({ xid: 38, mpType: 'GROUP_FEATURES' }));
   add('mp_meter_request', req({ xid: 39, mpType: 'METER', body: { meterId: 'ALL' } }));
@@ -269,7 +300,12 @@ export function samples(): Map<string, OFMessage> {
   }));
   add('mp_group_features_reply', rep({
     xid: 38, mpType: 'GROUP_FEATURES',
-    body: { types: 0xf, capabilities: 0x7, maxGroups: [65535, 65535, 65535, 65535], actions: [0x1ffff, 0x1ffff, 0x1ffff, 0x1ffff] },
+    // Distinct per group type, so a value read from the wrong slot shows: output+group+set_field,
+    // output+push/pop vlan, set_queue+mod_nw_ttl+dec_ttl, output+mpls.
+    body: {
+      types: 0xf, capabilities: 0x7, maxGroups: [4096, 1024, 512, 64],
+      actions: [(1 | 1 << 22 | 1 << 25) >>> 0, (1 | 1 << 17 | 1 << 18) >>> 0, (1 << 21 | 1 << 23 | 1 << 24) >>> 0, (1 | 1 << 15 | 1 << 16 | 1 << 19 | 1 << 20) >>> 0],
+    },
   }));
   add('mp_meter_reply', rep({
     xid: 39, mpType: 'METER',
