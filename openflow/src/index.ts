@@ -4,7 +4,8 @@
 //                          { code: 'OF_*', offset, ofpError: { type, typeValue, code, codeValue } }
 //   encode(msg)            OFMessage -> Buffer (a view of an internal slab; lengths computed here)
 //   encodeInto(writer, m)  append to a growing Writer: thousands of FLOW_MODs, no per-message allocation
-//   new OFFramer().push(chunk) -> Buffer[] of whole raw messages from a TCP stream
+//   new OFFramer().push(chunk) -> Buffer[] of whole raw messages from a TCP stream; .end() at its end
+//                          (a bad header after whole messages of a chunk is thrown by the next push/end)
 //   flowMod({...}), hello(), barrierRequest(), bundleControl(), bundleAdd(), errorReply(), ...
 //   checkPrerequisites(match) / checkMatch(match)     what the switch would reject, before sending
 //   canonicalMatch / matchKey / instructionsKey / flowKey   compare sent flows with dumped ones
