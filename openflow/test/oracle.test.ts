@@ -2,8 +2,10 @@
 // 1. Every message the encoder builds (test/samples.ts: each OFPT type, each multipart request and
 //    reply, NX actions and fields, bundles) is written to a file and decoded by `ovs-ofctl ofp-parse`
 //    without error; the printed fields are compared with the message object: type name and xid for
-//    all, and priority, table, cookie, match fields and actions for flows (flow mods, bundled flow
-//    mods, FLOW stats entries), buckets for group mods, and the key values of the rest.
+//    all; priority, table, cookie and mask, match fields, actions, command, flags, timeouts and
+//    out_port for flows (flow mods, bundled flow mods, FLOW stats entries); buckets for group mods;
+//    and for every other sample what OVS prints of it (a test fails if a sample has no field check;
+//    bodiless requests are checked to print nothing). What OVS does not print is listed in README.md.
 // 2. Messages from a live ovs-vswitchd decode correctly: a throwaway ovsdb-server + ovs-vswitchd
 //    (userspace datapath) in a network namespace and temp dir made here, a bridge with two ports and
 //    flows; a raw socket on its management socket gets FEATURES_REPLY, PORT_DESC, FLOW stats
