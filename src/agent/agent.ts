@@ -26,6 +26,7 @@ import type { FlowStats } from '../switch/oftypes.js';
 import { Mesh, loadMeshTls } from '../mesh/mesh.js';
 import { loadOrCreateAdminToken } from '../api/auth.js';
 import { startApi } from '../api/server.js';
+import { Histogram, RECONCILE_BUCKETS } from '../api/metrics.js';
 import type { RunningApi } from '../api/server.js';
 import { registryPort, registryTokens } from '../api/registry-adapter.js';
 import type { Alarm, FlowView, FlowsPort, InstallOutcome, MeshPort, NetworkCounters, PeerInfo, RegistryPort, RegistryStats, StatusPort, SwitchStatus, TracePort } from '../api/ports.js';
@@ -90,6 +91,7 @@ export class Agent {
   private problemsLogged = new Set<string>();
   private internalErrors = 0;
   private connects = 0;
+  private readonly reconcileDurations = new Histogram(RECONCILE_BUCKETS);
   private countersCache: { at: number; value: Promise<NetworkCounters[]> } | undefined;
   private stopped = false;
 
@@ -203,7 +205,8 @@ export class Agent {
       this.refreshContext();
     }));
     reconciler.on('error', (e: OfpErrorRecord) => this.log.error({ xid: e.xid, type: `${e.errType}/${e.code}` }, 'flow rejected by the switch'));
-    reconciler.on('reconciled', (_run: ReconcileRun) => {
+    reconciler.on('reconciled', (run: ReconcileRun) => {
+      this.reconcileDurations.observe(run.durationMs / 1000);
       // Fresh flows start with fresh counters: do not serve the old ones.
       this.countersCache = undefined;
     });
@@ -478,7 +481,7 @@ export class Agent {
   // ------------------------------------------------------------------ ports for the API
 
   private statusPort(): StatusPort {
-    return { ready: () => this.ready(), status: () => this.switchStatus() };
+    return { ready: () => this.ready(), status: () => this.switchStatus(), reconcileDurations: () => this.reconcileDurations };
   }
 
   private meshPort(): MeshPort {

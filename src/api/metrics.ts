@@ -84,8 +84,13 @@ export class ApiMetrics {
   }
 }
 
+/** Buckets of bumless_reconcile_duration_seconds: a one-flow change takes about a millisecond, a full table of 100,000 flows seconds. */
+export const RECONCILE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
 export interface MetricsInput {
   status?: SwitchStatus;
+  /** Durations of the reconciliations applied, in seconds. */
+  reconcileDurations?: Histogram;
   peers?: PeerInfo[];
   stats: RegistryStats;
   alarms: Alarm[];
@@ -106,7 +111,9 @@ export function renderMetrics(m: MetricsInput): string {
       .family('bumless_reconciles_total', 'counter', 'reconciliations applied', [{ value: s.reconcile.count }])
       .family('bumless_reconcile_last_duration_seconds', 'gauge', 'duration of the last reconciliation', [
         { value: (s.reconcile.lastDurationMs ?? 0) / 1000 },
-      ])
+      ]);
+    if (m.reconcileDurations) e.histogram('bumless_reconcile_duration_seconds', 'duration of each reconciliation (diff, bundles, barrier)', m.reconcileDurations);
+    e
       .family('bumless_openflow_errors_total', 'counter', 'OFPT_ERROR messages received from the switch', [{ value: s.openflowErrors.total }])
       .family(
         'bumless_arp_replies_total',
@@ -148,7 +155,7 @@ export function renderMetrics(m: MetricsInput): string {
       'time from an endpoint registration request to its local flows confirmed installed',
       m.api.registrationLatency,
     )
-    .family('bumless_registrations_unconfirmed_total', 'counter', 'registrations answered 202 because the switch did not confirm in time', [
+    .family('bumless_registrations_unconfirmed_total', 'counter', 'registrations answered 202: local flows not confirmed (port not on the bridge, or no confirmation in time)', [
       { value: m.api.registrationsNotConfirmed },
     ])
     .family(

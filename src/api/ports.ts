@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { Endpoint, Network, Tenant } from '../registry/model.js';
 import type * as S from './schemas.js';
+import type { Histogram } from './metrics.js';
 
 export type Alarm = z.infer<typeof S.Alarm>;
 export type RegistryStats = z.infer<typeof S.RegistryStats>;
@@ -98,6 +99,8 @@ export interface StatusPort {
   /** True once the agent serves traffic correctly: switch connected and first reconcile done. */
   ready(): MaybePromise<boolean>;
   status(): MaybePromise<SwitchStatus>;
+  /** Durations of the reconciliations applied so far, in seconds (for /metrics). */
+  reconcileDurations?(): Histogram;
 }
 
 export interface FlowsPort {

@@ -182,7 +182,8 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
         : { 200: { description: 'metrics', contentType: 'text/plain; version=0.0.4' }, ...common, ...forbidden },
       handler: async () => {
         const [status, peers, stats, alarms] = await Promise.all([d.status?.status(), d.mesh?.peers(), registry.stats(), registry.alarms()]);
-        const text = renderMetrics({ ...(status ? { status } : {}), ...(peers ? { peers } : {}), stats, alarms, api: d.metrics });
+        const durations = d.status?.reconcileDurations?.();
+        const text = renderMetrics({ ...(status ? { status } : {}), ...(durations ? { reconcileDurations: durations } : {}), ...(peers ? { peers } : {}), stats, alarms, api: d.metrics });
         return { status: 200, body: text, contentType: 'text/plain; version=0.0.4; charset=utf-8' };
       },
     }),

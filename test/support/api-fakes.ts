@@ -23,6 +23,7 @@ import type {
 } from '../../src/api/ports.js';
 import { MemoryTokenStore } from '../../src/api/auth.js';
 import { buildApi, startApi } from '../../src/api/server.js';
+import { Histogram, RECONCILE_BUCKETS } from '../../src/api/metrics.js';
 import type { ApiOptions } from '../../src/api/server.js';
 
 class NamedError extends Error {
@@ -181,6 +182,10 @@ export class FakeSwitch implements FlowsPort, StatusPort, TracePort {
   }
   ready(): boolean {
     return this.connected;
+  }
+  readonly durations = new Histogram(RECONCILE_BUCKETS);
+  reconcileDurations(): Histogram {
+    return this.durations;
   }
   status(): SwitchStatus {
     return {

@@ -91,3 +91,22 @@ void test('/metrics has the issue\'s series and follows BUM drops, peers, regist
   assert.equal(value(m2, 'bumless_registry_objects', { kind: 'endpoint' }), 1);
   assert.equal(value(m2, 'bumless_api_requests_total', { method: 'POST', route: '/v1/endpoints', status: '201' }), 1);
 });
+
+void test('reconcile duration is a histogram with buckets (the last-duration gauge stays)', async () => {
+  const { api, sw } = testApi();
+  for (const s of [0.0008, 0.004, 0.004, 0.3, 12]) sw.durations.observe(s);
+  const r = await api.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${ADMIN}` } });
+  const m = parseExposition(r.body);
+  const fam = m.get('bumless_reconcile_duration_seconds');
+  assert.equal(fam?.type, 'histogram');
+  const bucket = (le: string) => fam!.samples.find((x) => x.name === 'bumless_reconcile_duration_seconds_bucket' && x.labels.le === le)?.value;
+  assert.equal(bucket('0.001'), 1);
+  assert.equal(bucket('0.005'), 3, 'cumulative');
+  assert.equal(bucket('0.5'), 4);
+  assert.equal(bucket('10'), 4);
+  assert.equal(bucket('30'), 5);
+  assert.equal(bucket('+Inf'), 5);
+  assert.equal(fam!.samples.find((x) => x.name === 'bumless_reconcile_duration_seconds_count')?.value, 5);
+  assert.ok(Math.abs(fam!.samples.find((x) => x.name === 'bumless_reconcile_duration_seconds_sum')!.value - 12.3088) < 1e-9);
+  assert.ok(m.has('bumless_reconcile_last_duration_seconds'));
+});
