@@ -99,14 +99,14 @@ void test('reconcile duration is a histogram with buckets (the last-duration gau
   const m = parseExposition(r.body);
   const fam = m.get('bumless_reconcile_duration_seconds');
   assert.equal(fam?.type, 'histogram');
-  const bucket = (le: string) => fam!.samples.find((x) => x.name === 'bumless_reconcile_duration_seconds_bucket' && x.labels.le === le)?.value;
+  const bucket = (le: string) => fam.samples.find((x) => x.name === 'bumless_reconcile_duration_seconds_bucket' && x.labels.le === le)?.value;
   assert.equal(bucket('0.001'), 1);
   assert.equal(bucket('0.005'), 3, 'cumulative');
   assert.equal(bucket('0.5'), 4);
   assert.equal(bucket('10'), 4);
   assert.equal(bucket('30'), 5);
   assert.equal(bucket('+Inf'), 5);
-  assert.equal(fam!.samples.find((x) => x.name === 'bumless_reconcile_duration_seconds_count')?.value, 5);
-  assert.ok(Math.abs(fam!.samples.find((x) => x.name === 'bumless_reconcile_duration_seconds_sum')!.value - 12.3088) < 1e-9);
+  assert.equal(fam.samples.find((x) => x.name === 'bumless_reconcile_duration_seconds_count')?.value, 5);
+  assert.ok(Math.abs(fam.samples.find((x) => x.name === 'bumless_reconcile_duration_seconds_sum')!.value - 12.3088) < 1e-9);
   assert.ok(m.has('bumless_reconcile_last_duration_seconds'));
 });
