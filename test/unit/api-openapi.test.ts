@@ -1,8 +1,9 @@
-// The OpenAPI document is generated, structurally valid, and lists exactly the routes fastify serves.
+// The OpenAPI document is generated, valid against the OpenAPI 3.1 schema, and lists exactly the routes fastify serves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testApi } from '../support/api-fakes.js';
 import { openApiPath } from '../../src/api/route.js';
+import { Validator } from '@seriousme/openapi-schema-validator';
 
 interface Operation {
   operationId: string;
@@ -70,4 +71,18 @@ void test('every route fastify serves is in the document and vice versa, with va
   assert.match(JSON.stringify(body.properties!.mac), /\[0-9a-fA-F\]\{2\}/);
   assert.deepEqual(Object.keys(post.responses).sort(), ['200', '201', '202', '400', '401', '403', '404', '409', '429']);
   assert.deepEqual(doc.paths['/healthz']!.get!.security, []);
+});
+
+void test('the generated document validates against the official OpenAPI 3.1 JSON schema', async () => {
+  const { api } = testApi();
+  const doc = (await api.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json<Record<string, unknown>>();
+  const validator = new Validator();
+  const r = await validator.validate(doc);
+  assert.equal(validator.version, '3.1');
+  assert.equal(r.valid, true, JSON.stringify(r.errors, null, 2)?.slice(0, 2000));
+  // The validator must be able to fail: a document with an operation lacking its responses is invalid.
+  const broken = structuredClone(doc) as { paths: Record<string, Record<string, Record<string, unknown>>> };
+  delete broken.paths['/healthz']!.get!.responses;
+  broken.paths['/healthz']!.get!.parameters = [{ name: 'x', in: 'nowhere' }];
+  assert.equal((await new Validator().validate(broken)).valid, false);
 });
