@@ -126,9 +126,18 @@ void describe('Vagrant demo files', () => {
       assert.match(ovs.inline ?? '', /bash \/vagrant\/vagrant\/provision-host\.sh --ip "\$1\/24"/);
       assert.match(ovs.inline ?? '', /underlay-nic\.sh/);
       assert.deepEqual(ovs.args, [ip, 'vxlan']);
-      for (const p of [node, bumless, agent, containers]) {
+      for (const p of [node, bumless]) {
         assert.equal(p.type, 'shell');
         assert.ok(p.path && existsSync(join(ROOT, p.path)), `${id} ${p.name}: ${p.path} exists`);
+        // Vagrant uploads a path: script alone to /tmp/vagrant-shell: it must not look for files beside itself.
+        assert.doesNotMatch(readFileSync(join(ROOT, p.path), 'utf8'), /dirname "\$0"/, `${p.path} runs uploaded alone`);
+      }
+      // Scripts that use their neighbours run from the synced folder, with the provisioner's args.
+      for (const [p, script] of [[agent, 'start-agent.sh'], [containers, 'demo-containers.sh']] as const) {
+        assert.equal(p.type, 'shell');
+        assert.equal(p.path, null, `${id} ${p.name} is not uploaded alone`);
+        assert.equal(p.inline, `bash "/vagrant/vagrant/${script}" "$@"`);
+        assert.ok(existsSync(join(VAGRANT_DIR, script)), script);
       }
       assert.deepEqual(node.args, ['20']);
       const peers = ['vm1', 'vm2', 'vm3'].filter((x) => x !== id);
