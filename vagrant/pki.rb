@@ -28,6 +28,19 @@ module BumlessPki
     OpenSSL::BN.new(OpenSSL::Random.random_bytes(16).unpack1("H*"), 16)
   end
 
+  # An X.509 v3 certificate for public_key, not yet extended or signed; valid from a minute ago (clock skew).
+  def self.new_cert(subject, issuer, public_key, days)
+    cert = OpenSSL::X509::Certificate.new
+    cert.version = 2
+    cert.serial = serial
+    cert.subject = subject
+    cert.issuer = issuer
+    cert.public_key = public_key
+    cert.not_before = Time.now - 60
+    cert.not_after = Time.now + days * 86_400
+    cert
+  end
+
   # Creates dir/ca.{crt,key} once, and dir/<id>.{crt,key} for every host that has none.
   # Returns the list of files written.
   def self.ensure(dir, hosts)
@@ -37,13 +50,8 @@ module BumlessPki
     ca_key = File.join(dir, "ca.key")
     unless File.exist?(ca_crt) && File.exist?(ca_key)
       key = ec_key
-      cert = OpenSSL::X509::Certificate.new
-      cert.version = 2
-      cert.serial = serial
-      cert.subject = cert.issuer = OpenSSL::X509::Name.parse("/CN=bumless vagrant CA")
-      cert.public_key = key
-      cert.not_before = Time.now - 60
-      cert.not_after = Time.now + CA_DAYS * 86_400
+      name = OpenSSL::X509::Name.parse("/CN=bumless vagrant CA")
+      cert = new_cert(name, name, key, CA_DAYS)
       ef = OpenSSL::X509::ExtensionFactory.new(cert, cert)
       cert.add_extension(ef.create_extension("basicConstraints", "CA:TRUE,pathlen:0", true))
       cert.add_extension(ef.create_extension("keyUsage", "keyCertSign,cRLSign", true))
@@ -62,14 +70,7 @@ module BumlessPki
       key_file = File.join(dir, "#{id}.key")
       next if File.exist?(crt) && File.exist?(key_file)
       key = ec_key
-      cert = OpenSSL::X509::Certificate.new
-      cert.version = 2
-      cert.serial = serial
-      cert.subject = OpenSSL::X509::Name.parse("/CN=#{id}")
-      cert.issuer = ca_cert.subject
-      cert.public_key = key
-      cert.not_before = Time.now - 60
-      cert.not_after = Time.now + HOST_DAYS * 86_400
+      cert = new_cert(OpenSSL::X509::Name.parse("/CN=#{id}"), ca_cert.subject, key, HOST_DAYS)
       ef = OpenSSL::X509::ExtensionFactory.new(ca_cert, cert)
       cert.add_extension(ef.create_extension("basicConstraints", "CA:FALSE", true))
       cert.add_extension(ef.create_extension("keyUsage", "digitalSignature,keyEncipherment", true))
