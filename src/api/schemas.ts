@@ -191,7 +191,14 @@ export const TraceRequest = z
 
 export const TraceResult = z.object({
   flow: z.string().describe('the frame in ovs microflow syntax, as given to ofproto/trace'),
-  tables: z.array(z.object({ table: z.number().int(), match: z.string(), actions: z.array(z.string()) })),
+  tables: z.array(
+    z.object({
+      bridge: z.string().optional().describe('the bridge of this table: the traced one, or one the frame continued into (e.g. br-phy after a tunnel)'),
+      table: z.number().int(),
+      match: z.string(),
+      actions: z.array(z.string()),
+    }),
+  ),
   datapathActions: z.string(),
   fate: z.string(),
   output: z.string().describe('the full ofproto/trace output'),

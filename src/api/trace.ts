@@ -51,6 +51,8 @@ export function microflow(f: TraceFrame): string {
 }
 
 export interface TraceTable {
+  /** The bridge whose table this is: the traced one, or one the frame continued into (br-phy after a tunnel). */
+  bridge?: string;
   table: number;
   match: string;
   actions: string[];
@@ -69,10 +71,26 @@ export function parseTrace(output: string): ParsedTrace {
   let tunnelDst: string | undefined;
   let tunnelOut = false;
   let tunnelFailed = false;
+  // ofproto/trace nests a bridge the frame continues into (the userspace tunnel's br-phy) under the
+  // action that led there, indented deeper; a table line less indented than that bridge's header is
+  // back in the bridge before it.
+  const bridges: { name: string; indent: number }[] = [];
+  let actionIndent = 4;
+  const indentOf = (l: string) => l.length - l.trimStart().length;
   for (const line of output.split('\n')) {
-    const t = /^\s*(\d+)\. (.*)$/.exec(line);
+    const b = /^(\s*)bridge\("([^"]+)"\)\s*$/.exec(line);
+    if (b) {
+      bridges.push({ name: b[2]!, indent: b[1]!.length });
+      continue;
+    }
+    const t = /^(\s*)(\d+)\. (.*)$/.exec(line);
     if (t) {
-      tables.push({ table: Number(t[1]), match: t[2]!, actions: [] });
+      const indent = t[1]!.length;
+      while (bridges.length > 1 && indent < bridges[bridges.length - 1]!.indent) bridges.pop();
+      const bridge = bridges[bridges.length - 1]?.name;
+      // "%2d. ": a one-digit table number is padded by a space; its actions are one level (4) deeper.
+      actionIndent = Math.floor(indent / 4) * 4 + 4;
+      tables.push({ ...(bridge ? { bridge } : {}), table: Number(t[2]), match: t[3]!, actions: [] });
       continue;
     }
     const dp = /^Datapath actions: (.*)$/.exec(line);
@@ -82,7 +100,7 @@ export function parseTrace(output: string): ParsedTrace {
     }
     if (/^\s*->\s*output to native tunnel/.test(line)) tunnelOut = true;
     if (/^\s*>>\s*native tunnel routing failed/.test(line)) tunnelFailed = true;
-    const action = /^ {4}(\S.*)$/.exec(line);
+    const action = indentOf(line) === actionIndent ? /^\s*(\S.*)$/.exec(line) : null;
     const current = tables[tables.length - 1];
     if (action && current && !/^(->|>>)/.test(action[1]!)) {
       current.actions.push(action[1]!);
@@ -98,7 +116,8 @@ export function parseTrace(output: string): ParsedTrace {
     fate = 'answered by the switch out of the port it came in on';
   } else if (datapathActions === 'drop' || datapathActions === '') {
     const last = tables[tables.length - 1];
-    fate = last ? `dropped in table ${last.table} (${last.match})` : 'dropped';
+    const where = last && last.bridge !== undefined && last.bridge !== tables[0]!.bridge ? `${last.bridge} table` : 'table';
+    fate = last ? `dropped in ${where} ${last.table} (${last.match})` : 'dropped';
   } else {
     const outs = all.filter((a) => a.startsWith('output:')).map((a) => a.slice('output:'.length));
     fate = outs.length ? `output to OpenFlow port ${outs.join(', ')}` : `datapath actions: ${datapathActions}`;

@@ -126,7 +126,24 @@ interface ErrorBody {
   error?: { code?: string; message?: string; details?: Array<{ path?: unknown[]; message?: string }>; holder?: unknown };
 }
 
-function hint(status: number, conn: Connection): string {
+/** What to run next after a 404 of this kind (the API says "network acme/web not found" or "network "x" does not exist"). */
+function notFoundHint(message: string): string {
+  const m = /^(tenant|network|endpoint|token|alarm) "?([^"\s]+)"? (?:not found|does not exist)/.exec(message);
+  if (!m) return '';
+  const [, kind, id] = m as unknown as [string, string, string];
+  const tenant = id.split('/')[0]!;
+  const next: Record<string, string> = {
+    tenant: 'bumless tenant list',
+    network: id.includes('/') ? `bumless network list --tenant ${tenant}` : 'bumless network list',
+    endpoint: id.split('/').length >= 2 ? `bumless endpoint list --network ${id.split('/').slice(0, 2).join('/')}` : 'bumless endpoint list',
+    token: 'bumless tenant token list TENANT',
+    alarm: 'bumless alarm list',
+  };
+  return `; list ${kind === 'alarm' ? 'alarms' : `${kind}s`} with: ${next[kind]!} (a tenant token sees only its own tenant)`;
+}
+
+function hint(status: number, conn: Connection, message = ''): string {
+  if (status === 404) return notFoundHint(message);
   if (status !== 401) return '';
   return conn.token
     ? ' (check --token / BUMLESS_TOKEN; tokens are shown once by "bumless tenant create" or "bumless tenant token create")'
@@ -145,7 +162,7 @@ export class ApiClient {
     const details = (err?.details ?? []).filter((d) => Array.isArray(d.path) && d.path.length && d.message);
     if (details.length > 1) message += details.map((d) => `\n  ${(d.path ?? []).join('.')}: ${d.message}`).join('');
     if (res.status === 429 && res.headers['retry-after']) message += ` (retry after ${String(res.headers['retry-after'])} s)`;
-    throw new ApiRequestError(`${message}${hint(res.status, this.conn)}`, res.status, res.body);
+    throw new ApiRequestError(`${message}${hint(res.status, this.conn, message)}`, res.status, res.body);
   }
 
   raw(method: string, path: string, body?: unknown): Promise<ApiResponse> {

@@ -24,8 +24,12 @@ type TraceBody = z.infer<typeof TraceResult>;
 
 export function formatTrace(t: TraceBody, verbose: boolean): string {
   const out = [`frame: ${t.flow}`, ''];
+  // Steps in another bridge than the traced one (br-phy after a userspace tunnel) say so: "table 0" alone
+  // would read as br-int's classifier.
+  const traced = t.tables[0]?.bridge;
   for (const tab of t.tables) {
-    out.push(`table ${tab.table}: ${tab.match}`);
+    const where = tab.bridge !== undefined && tab.bridge !== traced ? `${tab.bridge} table` : 'table';
+    out.push(`${where} ${tab.table}: ${tab.match}`);
     for (const a of tab.actions) out.push(`    ${a}`);
   }
   out.push('', `datapath actions: ${t.datapathActions || '(none)'}`, `fate: ${t.fate}`);

@@ -13,6 +13,30 @@ const DROP = "Flow: icmp,in_port=1,vlan_tci=0x0000,dl_src=aa:aa:aa:aa:aa:01,dl_d
 const LOCAL = "Flow: icmp,in_port=1,vlan_tci=0x0000,dl_src=aa:aa:aa:aa:aa:01,dl_dst=aa:aa:aa:aa:aa:02,nw_src=10.0.0.1,nw_dst=10.0.0.3,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,icmp_type=0,icmp_code=0\n\nbridge(\"brt\")\n-------------\n 0. in_port=1,dl_src=aa:aa:aa:aa:aa:01, priority 100, cookie 0x1\n    set_field:0x64->tun_id\n    goto_table:10\n10. dl_dst=aa:aa:aa:aa:aa:02, priority 50\n    output:2\n\nFinal flow: icmp,tun_id=0x64,in_port=1,vlan_tci=0x0000,dl_src=aa:aa:aa:aa:aa:01,dl_dst=aa:aa:aa:aa:aa:02,nw_src=10.0.0.1,nw_dst=10.0.0.3,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,icmp_type=0,icmp_code=0\nMegaflow: recirc_id=0,eth,ip,in_port=1,dl_src=aa:aa:aa:aa:aa:01,dl_dst=aa:aa:aa:aa:aa:02,nw_frag=no\nDatapath actions: 3\n";
 const NOMATCH = "Flow: icmp,in_port=2,vlan_tci=0x0000,dl_src=aa:aa:aa:aa:aa:01,dl_dst=aa:aa:aa:aa:aa:02,nw_src=10.0.0.1,nw_dst=10.0.0.3,nw_tos=0,nw_ecn=0,nw_ttl=0,nw_frag=no,icmp_type=0,icmp_code=0\n\nbridge(\"brt\")\n-------------\n 0. priority 0\n    drop\n\nFinal flow: unchanged\nMegaflow: recirc_id=0,eth,ip,in_port=2,nw_frag=no\nDatapath actions: drop\n";
 
+// A userspace tunnel: ofproto/trace continues into br-phy (nested, indented under the output action).
+const PHY = [
+  'Flow: icmp,in_port=1,vlan_tci=0x0000,dl_src=aa:aa:aa:aa:aa:01,dl_dst=aa:aa:aa:aa:aa:03,nw_src=10.0.0.1,nw_dst=10.0.0.3',
+  '',
+  'bridge("br-int")',
+  '----------------',
+  ' 0. in_port=1,dl_src=aa:aa:aa:aa:aa:01, priority 100, cookie 0x1',
+  '    goto_table:30',
+  '30. dl_dst=aa:aa:aa:aa:aa:03, priority 100, cookie 0x7',
+  '    set_field:192.168.118.13->tun_dst',
+  '    output:1',
+  '     -> output to native tunnel',
+  '     -> tunneling to 192.168.118.13 via br-phy',
+  '',
+  '        bridge("br-phy")',
+  '        ----------------',
+  '             0. priority 0',
+  '                NORMAL',
+  '                 -> forwarding to learned port',
+  '',
+  'Final flow: unchanged',
+  'Datapath actions: tnl_push(tnl_port(4789),header(size=50,type=4)),2',
+].join('\n');
+
 const e = (n: number, hostId = 'h1'): Endpoint => ({
   network: 'acme/web', mac: `aa:aa:aa:aa:aa:0${n}`, ips: [`10.0.0.${n}`], hostId, vtep: '192.168.100.1', port: `p${n}`, seq: 0,
   createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z',
@@ -26,6 +50,19 @@ void test('parseTrace: ARP answered by the switch', () => {
   assert.equal(t.tables[1]!.actions.at(-1), 'IN_PORT');
   assert.ok(!t.tables[1]!.actions.some((a) => a.startsWith('->')), 'annotations are not actions');
   assert.equal(t.fate, 'answered by the switch out of the port it came in on');
+});
+
+void test('parseTrace: steps in another bridge (br-phy after a userspace tunnel) carry their bridge', () => {
+  const t = parseTrace(PHY);
+  assert.deepEqual(t.tables.map((x) => [x.bridge, x.table, x.actions]), [
+    ['br-int', 0, ['goto_table:30']],
+    ['br-int', 30, ['set_field:192.168.118.13->tun_dst', 'output:1']],
+    ['br-phy', 0, ['NORMAL']],
+  ]);
+  assert.equal(t.fate, 'sent through the tunnel to 192.168.118.13');
+  // A drop in the nested bridge names it.
+  const dropped = parseTrace(PHY.replace('                NORMAL', '                drop').replace(/Datapath actions: .*/, 'Datapath actions: drop').replace(/.*output to native tunnel\n/, '').replace('set_field:192.168.118.13->tun_dst', 'set_field:0x1->reg0'));
+  assert.equal(dropped.fate, 'dropped in br-phy table 0 (priority 0)');
 });
 
 void test('parseTrace: tunnel, local output, drops', () => {

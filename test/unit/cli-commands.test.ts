@@ -95,7 +95,13 @@ void describe('bumless client commands', () => {
     assert.match(notAdmin.err, /needs the admin token/);
     const missing = await run(['tenant', 'show', 'nosuch', ...admin]);
     assert.equal(missing.code, 1);
-    assert.match(missing.err, /tenant nosuch not found/);
+    assert.match(missing.err, /tenant nosuch not found; list tenants with: bumless tenant list/);
+    const net = await run(['network', 'show', 'acme/nosuch', ...admin]);
+    assert.equal(net.code, 1);
+    assert.match(net.err, /network acme\/nosuch not found; list networks with: bumless network list --tenant acme/);
+    const ep = await run(['endpoint', 'show', 'acme/nosuch/aa:aa:aa:aa:00:01', ...admin]);
+    assert.equal(ep.code, 1);
+    assert.match(ep.err, /not found; list (endpoints with: bumless endpoint list --network acme\/nosuch|networks with: bumless network list --tenant acme)/);
     const usage = await run(['tenant', 'frobnicate', ...admin]);
     assert.equal(usage.code, 2);
     assert.match(usage.err, /unknown action "frobnicate"; use create, list, show, delete or token/);
@@ -295,6 +301,25 @@ void describe('bumless client commands', () => {
         'fate: dropped in table 10 (priority 0)',
       ].join('\n'),
     );
+    // Steps in another bridge (br-phy after a userspace tunnel) are labelled with it, not as br-int's "table 0".
+    ctx.sw.traceOutput = [
+      'bridge("br-int")',
+      '----------------',
+      ' 0. in_port=1, priority 100, cookie 0x1',
+      '    output:1',
+      '     -> output to native tunnel',
+      '',
+      '        bridge("br-phy")',
+      '        ----------------',
+      '             0. priority 0',
+      '                NORMAL',
+      '',
+      'Datapath actions: tnl_push(tnl_port(4789)),2',
+    ].join('\n');
+    const phy = await run(['trace', 'acme/web', '--src', '10.10.10.1', '--dst', '10.10.10.9', '--dst-mac', 'aa:aa:aa:aa:00:09', ...admin]);
+    assert.equal(phy.code, 0, phy.err);
+    assert.match(phy.out, /^table 0: in_port=1, priority 100, cookie 0x1\n {4}output:1\nbr-phy table 0: priority 0\n {4}NORMAL$/m);
+    ctx.sw.traceOutput = TRACE_OUTPUT;
     const j = JSON.parse((await run(['trace', 'acme/web', '--src', '10.10.10.1', '--dst', 'broadcast', '--json', ...admin])).out) as { flow: string };
     assert.match(j.flow, /dl_dst=ff:ff:ff:ff:ff:ff/);
     const noSrc = await run(['trace', 'acme/web', '--dst', '10.10.10.2', ...admin]);
