@@ -25,6 +25,14 @@ export const MESH_PORT = 7471;
  */
 export const FAST_MESH = { 'mesh.keepaliveMs': 300, 'mesh.holdMs': 1200, 'mesh.gracefulRestartMs': 6000 } as const;
 
+/**
+ * A registration the agent acknowledged: durable (201, or 202 when the switch has not confirmed the
+ * local flows, e.g. because the endpoint's port is not on br-int yet: most test endpoints have none).
+ */
+export function acknowledged(status: number): boolean {
+  return status === 201 || status === 202;
+}
+
 export interface Reply {
   status: number;
   body: unknown;
