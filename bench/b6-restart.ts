@@ -8,6 +8,7 @@ import { OURS, figure, side } from './lib/report.js';
 import { CONTAINERS, bigScenario } from './lib/scenario.js';
 import { sh, sleep } from './lib/sys.js';
 import { Lab } from '../src/lab/index.js';
+import { ovnRestartPeer } from './lib/ovn.js';
 
 /** flow identity (table, priority, match) -> duration in seconds, from ovs-ofctl dump-flows. */
 export function flowDurations(dump: string): Map<string, number> {
@@ -88,5 +89,6 @@ export const b6: Bench = {
         note: `ovs-vswitchd back (lab recipe) after ${tUp - tKill2} ms, agent /readyz after ${tReady - tKill2} ms; ${r2.lost} pings lost of ${r2.transmitted}`,
       }),
     );
+    for (const f of await ovnRestartPeer(ctx)) ctx.report({ ...f, ours: side(OURS, [r1.lost]), ratio: null });
   },
 };

@@ -243,7 +243,7 @@ export async function ovnRestartPeer(ctx: BenchContext): Promise<Figure[]> {
   const lab = await ovnLab(ctx);
   const who = 'OVN 23.03 ovn-controller';
   const none = (why: string) => [
-    figure({ bench: 'B6', name: 'peer: ovn-controller kill -9 + restart: lost pings', unit: 'pings', better: 'lower', ours: side(OURS, null, 'see the agent restart rows'), peer: side(who, null, why) }),
+    figure({ bench: 'B6', name: 'agent vs ovn-controller kill -9 + restart: lost pings', unit: 'pings', better: 'lower', ours: side(OURS, null, 'see the agent restart rows'), peer: side(who, null, why) }),
   ];
   if (typeof lab === 'string') return none(lab);
   try {
@@ -262,7 +262,7 @@ export async function ovnRestartPeer(ctx: BenchContext): Promise<Figure[]> {
     await sleep(1000);
     const r = await ping.stop();
     return [
-      figure({ bench: 'B6', name: 'peer: ovn-controller kill -9 + restart: lost pings', unit: 'pings', better: 'lower', ours: side(OURS, null, 'see "agent kill -9 + restart" above'), peer: side(who, [r.lost]), note: `${r.transmitted} sent over ${(r.transmitted / 100).toFixed(1)} s; ovn-controller back and --wait=hv sync done ${syncedMs} ms after the kill` }),
+      figure({ bench: 'B6', name: 'agent vs ovn-controller kill -9 + restart: lost pings', unit: 'pings', better: 'lower', ours: side(OURS, null, 'see "agent kill -9 + restart" above'), peer: side(who, [r.lost]), note: `${r.transmitted} sent over ${(r.transmitted / 100).toFixed(1)} s; ovn-controller back and --wait=hv sync done ${syncedMs} ms after the kill` }),
     ];
   } catch (err) {
     return none(`OVN restart run failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 400));
