@@ -136,9 +136,12 @@ void describe('bumless agent: the classic two-tenant demo on three hosts', () =>
     assert.deepEqual(f.diff, { missing: [], extra: [], changed: [] }, JSON.stringify(f.diff).slice(0, 2000));
     const tr = await call('h1', 'POST', '/v1/trace', { network: 'blue/net', source: mac(1), destination: ip(3), protocol: 'icmp' });
     assert.equal(tr.status, 200, JSON.stringify(tr.body));
-    const t = tr.body as { tables: Array<{ table: number }>; datapathActions: string; output: string };
+    const t = tr.body as { tables: Array<{ table: number; bridge?: string; actions: string[] }>; datapathActions: string; output: string };
     // br-int's tables; the userspace tunnel then continues into br-phy (its table 0, NORMAL).
     assert.deepEqual(t.tables.slice(0, 3).map((x) => x.table), [0, 10, 30]);
+    assert.deepEqual(t.tables.slice(0, 3).map((x) => x.bridge), ['br-int', 'br-int', 'br-int']);
+    const phy = t.tables.filter((x) => x.bridge === 'br-phy');
+    assert.ok(phy.length >= 1 && phy.some((x) => x.actions.includes('NORMAL')), `br-phy steps labelled with their bridge: ${JSON.stringify(t.tables)}`);
     assert.match(t.datapathActions, /tnl_push|set\(tunnel|tun0|\d/);
     assert.match(t.output, /tun_dst=192\.168\.\d+\.13|set_field:192\.168\.\d+\.13->tun_dst/);
     const bcast = await call('h1', 'POST', '/v1/trace', { network: 'blue/net', source: mac(1), destination: 'broadcast', protocol: 'icmp' });
