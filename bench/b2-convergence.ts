@@ -11,7 +11,7 @@ import type { OpenFlowSession } from '../src/switch/index.js';
 const TENANT = 'conv';
 const NET = 'net';
 const mac = (i: number) => `02:c0:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
-const ip = (i: number) => `10.200.${(i >> 8) & 0xff}.${(i & 0xff) + 0}`;
+const ip = (i: number) => `10.200.${(i >> 7) + 1}.${(i & 127) + 1}`;
 
 async function allForwarding(readers: OpenFlowSession[], macs: Set<string>): Promise<boolean> {
   for (const r of readers) {

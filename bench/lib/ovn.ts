@@ -215,12 +215,12 @@ export async function ovnConvergence(ctx: BenchContext, singles: number, bulk: n
     const single: number[] = [];
     for (const [i, n] of sNames.entries()) {
       const t0 = nowMs();
-      await lab.nb(['--wait=hv', 'lsp-add', 'ls0', n, '--', 'lsp-set-addresses', n, `${oMac('10', i)} 10.211.${i >> 8}.${(i & 0xff) + 1}`]);
+      await lab.nb(['--wait=hv', 'lsp-add', 'ls0', n, '--', 'lsp-set-addresses', n, `${oMac('10', i)} 10.211.${i >> 7}.${(i & 127) + 1}`]);
       single.push(nowMs() - t0);
       if ((i + 1) % 25 === 0) ctx.log(`B2/OVN: ${i + 1}/${singles} single ports`);
     }
     const args = ['--wait=hv'];
-    for (const [i, n] of bNames.entries()) args.push('--', 'lsp-add', 'ls0', n, '--', 'lsp-set-addresses', n, `${oMac('20', i)} 10.212.${i >> 8}.${(i & 0xff) + 1}`);
+    for (const [i, n] of bNames.entries()) args.push('--', 'lsp-add', 'ls0', n, '--', 'lsp-set-addresses', n, `${oMac('20', i)} 10.212.${i >> 7}.${(i & 127) + 1}`);
     const t0 = nowMs();
     await lab.nb(args, 600000);
     const bulkMs = nowMs() - t0;
