@@ -52,7 +52,7 @@ interface Pipe {
   to: PeerSession;
 }
 
-interface Conn {
+export interface Conn {
   id: number;
   a: string;
   b: string;
@@ -61,6 +61,8 @@ interface Conn {
   sa: PeerSession;
   sb: PeerSession;
   open: boolean;
+  /** A side that closed: what it sent before still arrives (a WebSocket close follows the data), then the other side sees the close. */
+  closedBy?: string;
 }
 
 export interface SimOptions {
@@ -76,7 +78,10 @@ const quietLog = { info: () => {}, warn: () => {}, error: () => {}, debug: () =>
 export class SimNet {
   readonly timers: FakeTimers;
   private readonly nodes = new Map<string, TestNode>();
-  private readonly conns = new Map<string, Conn>();
+  /** Every connection ever made, by id; several may join one pair at once (both sides dialed). */
+  private readonly conns = new Map<number, Conn>();
+  /** Per node: the session kept for each peer, chosen as src/mesh/mesh.ts does on a collision. */
+  private readonly active = new Map<string, Map<string, PeerSession>>();
   private readonly delivered: Array<{ to: string; frame: string; conn: number }> = [];
   private readonly partitioned = new Set<string>();
   private nextId = 1;
@@ -92,6 +97,7 @@ export class SimNet {
     for (const n of nodes) {
       this.nodes.set(n.hostId, n);
       this.reach.set(n.hostId, { synced: new Set(), via: new Map(), reachable: new Set() });
+      this.active.set(n.hostId, new Map());
     }
     const ids = nodes.map((n) => n.hostId);
     this.pairs = opts.pairs ?? ids.flatMap((a, i) => ids.slice(i + 1).map((b): [string, string] => [a, b]));
@@ -105,20 +111,34 @@ export class SimNet {
     return this.opts.reflectors?.includes(h) ?? false;
   }
 
+  private openConn(a: string, b: string): Conn | undefined {
+    const k = this.key(a, b);
+    for (const c of this.conns.values()) if (c.open && this.key(c.a, c.b) === k) return c;
+    return undefined;
+  }
+
   /** Opens a connection a -> b (if none is open and the link is not partitioned). */
   connect(a: string, b: string): void {
-    const k = this.key(a, b);
-    if (this.conns.get(k)?.open || this.partitioned.has(k)) return;
+    if (this.openConn(a, b) || this.partitioned.has(this.key(a, b))) return;
+    this.dial(a, b);
+  }
+
+  /**
+   * Opens another connection a -> b even while one is open (both sides dialing, or a redial after a
+   * hold-timer expiry the other side has not noticed yet): the sessions' OPENs then collide.
+   */
+  dial(a: string, b: string): void {
+    if (this.partitioned.has(this.key(a, b))) return;
     const id = this.nextId++;
     const conn = { id, a, b, open: true } as Conn;
     const mk = (self: string, peer: string, out: () => Pipe, direction: 'inbound' | 'outbound'): PeerSession => {
       const transport: Transport = {
         send: (text, done) => {
-          if (conn.open) out().frames.push(text);
+          if (conn.open && conn.closedBy === undefined) out().frames.push(text);
           done();
         },
         bufferedAmount: () => 0,
-        close: () => this.cut(conn),
+        close: () => this.closeFrom(conn, self),
       };
       const node = this.nodes.get(self)!;
       return new PeerSession({
@@ -136,10 +156,19 @@ export class SimNet {
         timers: this.timers,
         log: quietLog,
         hooks: {
-          onOpen: () => true,
-          onSynced: (s) => this.onSynced(self, s.peerHostId!),
-          onPeers: (s, up) => this.onPeers(self, s.peerHostId!, up),
-          onClose: (s) => this.onClosed(self, s.peerHostId),
+          onOpen: (s) => this.onOpen(self, s),
+          onSynced: (s) => {
+            if (this.active.get(self)!.get(s.peerHostId!) === s) this.onSynced(self, s.peerHostId!);
+          },
+          onPeers: (s, up) => {
+            if (this.active.get(self)!.get(s.peerHostId!) === s) this.onPeers(self, s.peerHostId!, up);
+          },
+          onClose: (s) => {
+            const h = s.peerHostId;
+            if (h === undefined || this.active.get(self)!.get(h) !== s) return;
+            this.active.get(self)!.delete(h);
+            this.onClosed(self, h);
+          },
         },
       });
     };
@@ -147,13 +176,33 @@ export class SimNet {
     conn.sb = mk(b, a, () => conn.ba, 'inbound');
     conn.ab = { frames: [], to: conn.sb };
     conn.ba = { frames: [], to: conn.sa };
-    this.conns.set(k, conn);
+    this.conns.set(id, conn);
     conn.sa.start();
     conn.sb.start();
   }
 
   connectAll(): void {
     for (const [a, b] of this.pairs) this.connect(a, b);
+  }
+
+  /**
+   * One side closes (NOTIFICATION, collision, hold expiry): frames toward it are dropped, frames it
+   * sent before still reach the other side, which then sees the transport close.
+   */
+  private closeFrom(conn: Conn, self: string): void {
+    if (!conn.open || conn.closedBy !== undefined) return;
+    conn.closedBy = self;
+    const toSelf = conn.a === self ? conn.ba : conn.ab;
+    const fromSelf = conn.a === self ? conn.ab : conn.ba;
+    toSelf.frames.length = 0;
+    if (!fromSelf.frames.length) this.cut(conn);
+  }
+
+  /** After a frame of a closing connection was delivered: the close itself arrives once its data did. */
+  private afterDelivery(conn: Conn): void {
+    if (conn.closedBy === undefined || !conn.open) return;
+    const fromCloser = conn.a === conn.closedBy ? conn.ab : conn.ba;
+    if (!fromCloser.frames.length) this.cut(conn);
   }
 
   /** The connection breaks: frames in flight are lost, both ends see the transport close. */
@@ -174,8 +223,38 @@ export class SimNet {
   partition(a: string, b: string): void {
     const k = this.key(a, b);
     this.partitioned.add(k);
-    const c = this.conns.get(k);
-    if (c) this.cut(c);
+    for (const c of this.conns.values()) if (this.key(c.a, c.b) === k) this.cut(c);
+  }
+
+  /** The connections between a and b that are open, oldest first. */
+  connections(a: string, b: string): Conn[] {
+    return [...this.conns.values()].filter((c) => c.open && this.key(c.a, c.b) === this.key(a, b));
+  }
+
+  /** Delivers the next frame from `from` to `to` on connection `conn`. Returns false when none is queued. */
+  deliverOn(conn: Conn, to: string): boolean {
+    if (!conn.open) return false;
+    const pipe = conn.b === to ? conn.ab : conn.ba;
+    const frame = pipe.frames.shift();
+    if (frame === undefined) return false;
+    pipe.to.receive(frame);
+    this.afterDelivery(conn);
+    return true;
+  }
+
+  /** Which session `self` keeps for `peer`, chosen as src/mesh/mesh.ts does: the one dialed by the lower id. */
+  private onOpen(self: string, s: PeerSession): boolean {
+    const h = s.peerHostId!;
+    const act = this.active.get(self)!;
+    const existing = act.get(h);
+    if (existing && existing !== s && existing.state !== 'closed') {
+      if ((s.direction === 'outbound') !== self < h) return false;
+      act.set(h, s);
+      existing.close('connection-collision', `another session with "${h}" is kept`);
+      return true;
+    }
+    act.set(h, s);
+    return true;
   }
 
   heal(): void {
@@ -195,6 +274,7 @@ export class SimNet {
     const frame = p.pipe.frames.shift()!;
     if (frame.startsWith('{"type":"update"')) this.delivered.push({ to: p.to, frame, conn: p.conn.id });
     p.pipe.to.receive(frame);
+    this.afterDelivery(p.conn);
     return true;
   }
 
