@@ -91,6 +91,12 @@ export interface RegistryStats {
   alarms: number;
   /** Remote batches refused because a record's HLC was too far ahead of our clock (since start). */
   clockSkewRejected: number;
+  /**
+   * Remote records ignored because their key is absent and our vector already covers their dot
+   * (a deletion whose tombstone was collected). Expected to stay near 0; a rise without deletions
+   * points at a vector that claimed records it never received (docs/mesh-protocol.md, known issues).
+   */
+  coveredDropped: number;
   staleHosts: string[];
   downHosts: string[];
   versionVector: VersionVector;
@@ -287,6 +293,7 @@ export class Registry {
   private readonly reservedPorts: ReadonlyMap<string, string>;
   private readonly maxSkewMs: number;
   private clockSkewRejected = 0;
+  private coveredDropped = 0;
   private readonly timers: Timers;
   private readonly emitter = new EventEmitter();
 
@@ -725,6 +732,7 @@ export class Registry {
       tombstones,
       alarms: this.alarms().length,
       clockSkewRejected: this.clockSkewRejected,
+      coveredDropped: this.coveredDropped,
       staleHosts: [...this.staleHosts.keys()].sort(),
       downHosts: [...this.downHosts].sort(),
       versionVector: { ...this.committedVv },
@@ -859,7 +867,12 @@ export class Registry {
       const existing = this.records.get(r.key);
       if (!existing) {
         // Absent but already covered by our vector: it was deleted and its tombstone collected.
-        if (r.counter <= covered) continue;
+        // Counted and logged so that a vector claiming records it never received shows up.
+        if (r.counter <= covered) {
+          this.coveredDropped++;
+          this.log.debug({ peer: fromPeer, origin: r.origin, key: r.key, counter: r.counter, covered }, 'ignored a record absent here whose dot our vector already covers');
+          continue;
+        }
       } else if (!supersedes(r, existing)) continue;
       this.hlc.observe(r.hlc);
       this.putRecord(tx, r);
