@@ -7,17 +7,7 @@ import { desiredFlows, flowDataText, flowIdentity, networkKey } from '../../src/
 import type { DesiredFlow, HostContext } from '../../src/pipeline/index.js';
 import { DesiredState } from '../../src/agent/desired.js';
 import { HOST, IP, MAC, VTEP, endpoint, network } from './pipeline-fixtures.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/prng.js';
 
 const text = (flows: DesiredFlow[]) => flows.map((f) => `${flowIdentity(f)} ${flowDataText(f)}`).sort();
 

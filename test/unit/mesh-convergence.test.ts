@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { RegistryError } from '../../src/registry/errors.js';
 import { ManualClock, openNode, removeDir } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
-import { SimNet, rng } from '../support/mesh-sim.js';
+import { SimNet } from '../support/mesh-sim.js';
+import { mulberry32 as rng } from '../support/prng.js';
 
 const SEEDS = Number(process.env.MESH_SIM_SEEDS ?? 12);
 

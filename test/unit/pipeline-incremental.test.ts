@@ -5,17 +5,7 @@ import type { Endpoint, Network } from '../../src/registry/model.js';
 import { PipelineBook, desiredFlows, planPipeline, networkKey } from '../../src/pipeline/index.js';
 import type { HostContext } from '../../src/pipeline/index.js';
 import { HOST, IP, MAC, VTEP, endpoint, network } from './pipeline-fixtures.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/prng.js';
 
 /** A registry double that reports which networks each change touched, as the real registry's events do. */
 class World {

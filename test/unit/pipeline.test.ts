@@ -8,6 +8,7 @@ import { compareEndpointValues } from '../../src/registry/registry.js';
 import { BROADCAST_MAC, ETH_TYPE, FlowSim, arpReply, arpRequest, ipv4Frame, ipv6Frame } from '../../src/sim/index.js';
 import type { Frame, SimResult } from '../../src/sim/index.js';
 import { HOST, IP, MAC, NET_A, NET_B, PORT_A, PORT_B, TUNNEL_PORT, VTEP, classicEndpoints, classicInput, endpoint, network, noisyFrames, simFor } from './pipeline-fixtures.js';
+import { mulberry32 } from '../support/prng.js';
 
 const kindOf = (r: SimResult): FlowKindName | undefined => (r.dropFlow ? cookieKind(r.dropFlow.cookie) : undefined);
 const fromTunnel = (frame: Frame, vni: number, peer: number): Frame => ({ ...frame, tun_id: BigInt(vni), tun_src: VTEP(peer) });
@@ -462,17 +463,6 @@ void describe('pipeline output properties', () => {
     assert.equal(HOST(3), classicInput(3).hostId);
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(xs: T[], rng: () => number): T[] {
   const a = [...xs];
