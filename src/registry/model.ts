@@ -3,6 +3,7 @@
 // document is generated from them), so the three cannot drift apart.
 import { z } from 'zod';
 import { isIP } from 'node:net';
+import { formatIpv6 } from 'node-openflow';
 
 /** A DNS-label-like identifier: host ids, tenant and network names. */
 export const Name = z
@@ -59,22 +60,9 @@ export function ipValue(ip: string): { family: 4 | 6; value: bigint } | undefine
 /** The text of an address value: dotted quad, or RFC 5952 IPv6 (lower case, longest zero run as "::"). */
 export function ipText(family: 4 | 6, value: bigint): string {
   if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
-  const g = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt((7 - i) * 16)) & 0xffffn));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) bytes[i] = Number((value >> BigInt((15 - i) * 8)) & 0xffn);
+  return formatIpv6(bytes, 0);
 }
 
 /** The canonical text of an address (for comparing IPv6 addresses written differently). */
