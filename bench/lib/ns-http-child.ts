@@ -2,13 +2,11 @@
 // bench process cannot reach): reads one JSON request per line on stdin, answers one JSON line per
 // request on stdout. Started once, so a request costs no process start.
 import { createInterface } from 'node:readline';
+import { nsHttp } from '../../test/support/ns-http.js';
+import type { NsHttpRequest } from '../../test/support/ns-http.js';
 
-interface Req {
+interface Req extends NsHttpRequest {
   id: number;
-  method: string;
-  url: string;
-  token?: string;
-  body?: unknown;
 }
 
 const rl = createInterface({ input: process.stdin });
@@ -19,19 +17,5 @@ rl.on('line', (line) => {
   } catch {
     return;
   }
-  const headers: Record<string, string> = {};
-  if (req.token) headers.authorization = `Bearer ${req.token}`;
-  if (req.body !== undefined) headers['content-type'] = 'application/json';
-  fetch(req.url, { method: req.method, headers, ...(req.body !== undefined && { body: JSON.stringify(req.body) }), signal: AbortSignal.timeout(60000) })
-    .then(async (r) => {
-      const text = await r.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON
-      }
-      process.stdout.write(`${JSON.stringify({ id: req.id, status: r.status, body })}\n`);
-    })
-    .catch((err: unknown) => process.stdout.write(`${JSON.stringify({ id: req.id, status: 0, body: String(err) })}\n`));
+  void nsHttp(req).then((res) => process.stdout.write(`${JSON.stringify({ id: req.id, ...res })}\n`));
 });

@@ -6,14 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
+import { nsHttp } from './ns-http.js';
+import type { NsHttpRequest } from './ns-http.js';
 
-interface HttpReq {
+interface HttpReq extends NsHttpRequest {
   id: number;
   op: 'http';
-  method: string;
-  url: string;
-  token?: string;
-  body?: unknown;
 }
 
 /** A frame to send: text as given, or `{ bytes: n }` for n bytes of filler text (oversized frames). */
@@ -45,21 +43,7 @@ function reply(id: number, payload: unknown): void {
 }
 
 function doHttp(req: HttpReq): void {
-  const headers: Record<string, string> = {};
-  if (req.token) headers.authorization = `Bearer ${req.token}`;
-  if (req.body !== undefined) headers['content-type'] = 'application/json';
-  fetch(req.url, { method: req.method, headers, ...(req.body !== undefined && { body: JSON.stringify(req.body) }), signal: AbortSignal.timeout(60000) })
-    .then(async (r) => {
-      const text = await r.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON: keep the text
-      }
-      reply(req.id, { status: r.status, body });
-    })
-    .catch((err: unknown) => reply(req.id, { status: 0, body: String(err) }));
+  void nsHttp(req).then((res) => reply(req.id, res));
 }
 
 function doWs(req: WsReq): void {
