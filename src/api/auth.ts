@@ -68,6 +68,8 @@ export class TokenAuthority {
   readonly #cacheMs: number;
   /** sha256(token) hex -> verified principal and when that verification expires. */
   readonly #verified = new Map<string, { principal: Principal; until: number }>();
+  /** sha256(token) hex -> the scrypt verification under way for it. */
+  readonly #inflight = new Map<string, Promise<Principal | undefined>>();
 
   constructor(opts: { store: TokenStore; adminToken?: string; clock?: Clock; cacheMs?: number }) {
     this.#store = opts.store;
@@ -161,6 +163,17 @@ export class TokenAuthority {
     const hit = this.#verified.get(key);
     if (hit && hit.until > now && (await this.#store.get(hit.principal.tokenId))) return hit.principal;
     if (hit) this.#verified.delete(key);
+    // A client that opens with many requests at once (a new token, 100 in flight) would otherwise
+    // run scrypt once per request before the first result lands in the cache: they share one.
+    let flight = this.#inflight.get(key);
+    if (!flight) {
+      flight = this.#verifyScrypt(token, key, now).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, flight);
+    }
+    return flight;
+  }
+
+  async #verifyScrypt(token: string, key: string, now: number): Promise<Principal | undefined> {
     const m = TOKEN_RE.exec(token);
     if (!m || m[1] === 'admin') return undefined;
     const record = await this.#store.get(m[1]!);

@@ -79,6 +79,8 @@ export interface RegistryPort {
   endpoints(filter?: EndpointFilter): MaybePromise<Endpoint[]>;
   /**
    * Creates or replaces the endpoint (network, mac) on this host and makes it durable before returning.
+   * Before the returned promise, the endpoint already counts in endpoints() (or the call has already
+   * failed): the API releases its per-tenant quota lock at that point, not after the disk write.
    * Throws ConflictError naming the holder when one of the IPs is held by another MAC of the network,
    * NotFoundError when the network does not exist.
    */

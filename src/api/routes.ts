@@ -128,17 +128,24 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
       return message ? [{ path: ['ips', i], message }] : [];
     });
     if (details.length) throw new ApiError(400, 'invalid_request', `invalid body: ips.${String(details[0]!.path[1])}: ${details[0]!.message}`, details);
-    const { endpoint, created } = await tenantLock.run(tenant, async () => {
-      const existing = (await registry.endpoints({ tenant })).some((e) => e.network === input.network && e.mac === input.mac);
-      if (!existing) {
+    // The lock covers the quota check and the registry taking the endpoint in memory (the port applies
+    // it before its promise, see RegistryPort), not the wait for the disk: holding it across the fsync
+    // made concurrent registrations of one tenant commit one by one, at one fsync each. Outside it,
+    // they share the store's transactions (group commit), and each still answers only once durable.
+    const { pending } = await tenantLock.run(tenant, async () => {
+      const mine = await registry.endpoints({ tenant });
+      if (!mine.some((e) => e.network === input.network && e.mac === input.mac)) {
         const quota = await quotaOf(tenant);
-        const count = (await registry.endpoints({ tenant })).length;
-        if (count >= quota.endpoints) {
-          throw new ApiError(403, 'quota_exceeded', `tenant ${tenant} has ${count} endpoints, its quota is ${quota.endpoints}; delete endpoints or ask the admin to raise the quota`);
+        if (mine.length >= quota.endpoints) {
+          throw new ApiError(403, 'quota_exceeded', `tenant ${tenant} has ${mine.length} endpoints, its quota is ${quota.endpoints}; delete endpoints or ask the admin to raise the quota`);
         }
       }
-      return registry.upsertLocalEndpoint(input);
+      const p = Promise.resolve(registry.upsertLocalEndpoint(input));
+      // Awaited just below; this only keeps a rejection from counting as unhandled meanwhile.
+      p.catch(() => undefined);
+      return { pending: p };
     });
+    const { endpoint, created } = await pending;
     const key = endpointKey(endpoint);
     const outcome = d.flows ? await d.flows.waitInstalled(key, d.installTimeoutMs) : { installed: false, reason: 'this agent has no switch session' };
     const installed = outcome.installed;

@@ -113,8 +113,9 @@ export class MemoryRegistry implements RegistryPort {
         (!filter?.hostId || e.hostId === filter.hostId),
     );
   }
+  // Applies in memory before its promise (as the registry does, and RegistryPort requires), then waits
+  // a turn for the "disk".
   async upsertLocalEndpoint(input: LocalEndpointInput): Promise<{ endpoint: Endpoint; created: boolean }> {
-    await tick();
     if (!this.n.has(input.network)) throw new NamedError('NotFoundError', `network "${input.network}" does not exist`);
     for (const other of this.e.values()) {
       if (other.network === input.network && other.mac !== input.mac) {
@@ -138,6 +139,7 @@ export class MemoryRegistry implements RegistryPort {
     };
     this.e.set(key, endpoint);
     this.writes++;
+    await tick();
     return { endpoint, created: !old };
   }
   async deleteLocalEndpoint(network: string, mac: string): Promise<void> {

@@ -27,6 +27,33 @@ void test('tokens verify only with the exact secret, resolve to their tenant, an
   assert.equal(await auth.revoke(record.id), false);
 });
 
+void test('requests arriving together with a token not yet verified share one scrypt; a revoke during it still wins', async () => {
+  class CountingStore extends MemoryTokenStore {
+    gets = 0;
+    override get(id: string) {
+      this.gets++;
+      return super.get(id);
+    }
+  }
+  const store = new CountingStore();
+  const auth = new TokenAuthority({ store });
+  const { token, record } = await auth.create('tenant', 'acme');
+  // One verification reads the record twice (before scrypt, and again after it for a revoke).
+  const all = await Promise.all(Array.from({ length: 20 }, () => auth.verify(token)));
+  assert.deepEqual(all, Array(20).fill({ role: 'tenant', tenant: 'acme', tokenId: record.id }));
+  assert.equal(store.gets, 2);
+  // A wrong secret for the same id is a different token: verified apart, and refused.
+  const [, id, secret] = token.split('.');
+  const wrong = `bl.${id}.${secret!.slice(0, -1)}${secret!.endsWith('A') ? 'B' : 'A'}`;
+  assert.deepEqual(await Promise.all([auth.verify(wrong), auth.verify(wrong)]), [undefined, undefined]);
+
+  const other = await auth.create('tenant', 'acme');
+  const pending = Promise.all(Array.from({ length: 5 }, () => auth.verify(other.token)));
+  await auth.revoke(other.record.id);
+  assert.deepEqual(await pending, Array(5).fill(undefined));
+  assert.equal(await auth.verify(other.token), undefined);
+});
+
 void test('revokeTenant removes every token of that tenant only', async () => {
   const auth = new TokenAuthority({ store: new MemoryTokenStore() });
   const a1 = await auth.create('tenant', 'a');
