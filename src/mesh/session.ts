@@ -127,6 +127,12 @@ export class PeerSession {
   private queuedBytes = 0;
   private sending = false;
   private inbound: Promise<void> = Promise.resolve();
+  /**
+   * Set once by teardown and never cleared (unlike `state`, which an apply in flight could
+   * otherwise overwrite): from then on no received frame is applied, so the frames applied are
+   * always a prefix of what the peer sent, the condition for its vouched vectors to be true.
+   */
+  private ended = false;
   private inboundBytes = 0;
   private paused = false;
   /** During the initial sync: key -> version received (for pruning after a full sync). */
@@ -160,7 +166,9 @@ export class PeerSession {
 
   /** One text frame from the transport. Never throws: protocol errors close this session only. */
   receive(text: string): void {
-    if (this.state === 'closed') return;
+    // A WebSocket still delivers frames after close() until the closing handshake ends; they are
+    // dropped like the rest of what was in flight.
+    if (this.ended) return;
     this.counters.framesIn++;
     this.resetHold();
     let msg: MeshMessage;
@@ -255,7 +263,7 @@ export class PeerSession {
   // ---------------------------------------------------------------- inbound
 
   private async handle(msg: MeshMessage): Promise<void> {
-    if (this.state === 'closed') return;
+    if (this.ended) return;
     if (msg.type === 'notification') {
       this.o.log.warn({ peer: this.peerHostId, code: msg.code, reason: msg.reason }, 'mesh: peer closed the session');
       this.lastError = `peer: ${msg.code}: ${msg.reason}`;
@@ -289,6 +297,12 @@ export class PeerSession {
           this.o.log.info({ peer: this.peerHostId, pruned }, 'mesh: full resync done');
         }
         this.syncKeys = undefined;
+        // Closed while the END_OF_RIB was being applied (hold expiry, collision, transport loss
+        // during the fsync): what it vouched for arrived before it, so the merge above stands, but
+        // the session stays closed. Reopening it here once let it apply later frames after having
+        // dropped the ones that arrived while it was closed, and their vectors then covered the
+        // dropped records (docs/mesh-protocol.md, section 3, "Closing").
+        if (this.ended) return;
         this.state = 'established';
         this.o.hooks.onSynced(this);
         return;
@@ -493,6 +507,7 @@ export class PeerSession {
   }
 
   private teardown(code: NotificationCode | 'transport', reason: string): void {
+    this.ended = true;
     this.state = 'closed';
     if (this.holdTimer !== undefined) this.o.timers.clearTimeout(this.holdTimer);
     if (this.keepaliveTimer !== undefined) this.o.timers.clearTimeout(this.keepaliveTimer);
