@@ -138,7 +138,13 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
   const vni = network.vni;
   const problems: PipelineProblem[] = [];
   const flows: DesiredFlow[] = [];
-  const cookie = (kind: FlowKindName) => makeCookie(kind, vni);
+  // One cookie per kind: a bigint is a heap object, and the network's 100,000 flows share a handful.
+  const cookies = new Map<FlowKindName, bigint>();
+  const cookie = (kind: FlowKindName): bigint => {
+    let c = cookies.get(kind);
+    if (c === undefined) cookies.set(kind, (c = makeCookie(kind, vni)));
+    return c;
+  };
   // The registry validates with zod; these checks keep a bad value that got past it (a hand-fed
   // test, an old store) from turning into an exception halfway through a plan.
   if (!Number.isInteger(vni) || vni < 1 || vni > 0xffffff) {
@@ -183,6 +189,14 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
   // "Only what is needed": a network without an attached local endpoint has no traffic here.
   if (local.length === 0) return { flows, problems };
 
+  // Flows are immutable values once built (the reconciler's and the caches' keys depend on it), so
+  // the parts that the flows of this network repeat are built once and shared: with 100,000 remote
+  // endpoints the flows' objects are most of the agent's heap (bench B4).
+  const vniValue = BigInt(vni);
+  const meta = netMeta(vni);
+  const metaTunnel = netMeta(vni, true);
+  const metaAny = anyMeta(vni);
+
   // The ARP responder answers one MAC per (network, IPv4). Duplicates are a registry error; the
   // lowest MAC wins so the choice does not depend on input order.
   const arpOwner = new Map<string, Endpoint>();
@@ -203,11 +217,11 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
       tableId: Table.CLASSIFY,
       priority: Priority.classify.local,
       match: [{ field: 'in_port', value: port }, { field: 'vlan_vid', value: VLAN_NONE }, { field: 'eth_src', value: e.mac }],
-      instructions: [{ type: 'WRITE_METADATA', metadata: BigInt(vni), metadataMask: Metadata.NETWORK_MASK }, goto(Table.PORT_SECURITY)],
+      instructions: [{ type: 'WRITE_METADATA', metadata: vniValue, metadataMask: Metadata.NETWORK_MASK }, goto(Table.PORT_SECURITY)],
       cookie: cookie('classify-local'),
     });
     const allow = (match: Match, next: number) =>
-      flows.push({ tableId: Table.PORT_SECURITY, priority: Priority.portSecurity.allow, match: [netMeta(vni), ...src, ...match], instructions: [goto(next)], cookie: cookie('port-security') });
+      flows.push({ tableId: Table.PORT_SECURITY, priority: Priority.portSecurity.allow, match: [meta, ...src, ...match], instructions: [goto(next)], cookie: cookie('port-security') });
     for (const ip of ipv4s(e)) {
       allow([{ field: 'eth_type', value: ETH_IPV4 }, { field: 'ipv4_src', value: ip }], Table.FORWARD);
     }
@@ -228,7 +242,7 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
       flows.push({
         tableId: Table.ARP_RESPONDER,
         priority: Priority.arp.ownProbeDrop,
-        match: [netMeta(vni), { field: 'in_port', value: port }, { field: 'eth_type', value: ETH_ARP }, { field: 'arp_op', value: 1 }, { field: 'arp_tpa', value: ip }],
+        match: [meta, { field: 'in_port', value: port }, { field: 'eth_type', value: ETH_ARP }, { field: 'arp_op', value: 1 }, { field: 'arp_tpa', value: ip }],
         instructions: [],
         cookie: cookie('arp-own-probe-drop'),
       });
@@ -236,7 +250,7 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
     flows.push({
       tableId: Table.FORWARD,
       priority: Priority.forward.unicast,
-      match: [anyMeta(vni), { field: 'eth_dst', value: e.mac }],
+      match: [metaAny, { field: 'eth_dst', value: e.mac }],
       instructions: [apply({ type: 'OUTPUT', port })],
       cookie: cookie('unicast-local'),
     });
@@ -247,43 +261,52 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
       flows.push({
         tableId: Table.CLASSIFY,
         priority: Priority.classify.tunnel,
-        match: [{ field: 'in_port', value: tunnel }, { field: 'tunnel_id', value: BigInt(vni) }, { field: 'tun_src', value: vtep }],
-        instructions: [{ type: 'WRITE_METADATA', metadata: BigInt(vni) | Metadata.FROM_TUNNEL, metadataMask: Metadata.NETWORK_MASK }, goto(Table.FORWARD)],
+        match: [{ field: 'in_port', value: tunnel }, { field: 'tunnel_id', value: vniValue }, { field: 'tun_src', value: vtep }],
+        instructions: [{ type: 'WRITE_METADATA', metadata: vniValue | Metadata.FROM_TUNNEL, metadataMask: Metadata.NETWORK_MASK }, goto(Table.FORWARD)],
         cookie: cookie('classify-tunnel'),
       });
     }
+    // Every remote endpoint behind one VTEP has the same instructions.
+    const toVtep = new Map<string, Instruction[]>();
     for (const e of remote) {
-      flows.push({
-        tableId: Table.FORWARD,
-        priority: Priority.forward.unicast,
-        match: [netMeta(vni), { field: 'eth_dst', value: e.mac }],
-        instructions: [
+      let instructions = toVtep.get(e.vtep);
+      if (instructions === undefined) {
+        instructions = [
           apply(
             { type: 'SET_FIELD', field: { field: 'tun_dst', value: e.vtep } },
-            { type: 'SET_FIELD', field: { field: 'tunnel_id', value: BigInt(vni) } },
+            { type: 'SET_FIELD', field: { field: 'tunnel_id', value: vniValue } },
             { type: 'OUTPUT', port: tunnel },
           ),
-        ],
-        cookie: cookie('unicast-remote'),
-      });
+        ];
+        toVtep.set(e.vtep, instructions);
+      }
+      flows.push({ tableId: Table.FORWARD, priority: Priority.forward.unicast, match: [meta, { field: 'eth_dst', value: e.mac }], instructions, cookie: cookie('unicast-remote') });
     }
   }
 
+  const arpRequest: Match = [{ field: 'eth_dst', value: BROADCAST }, { field: 'eth_type', value: ETH_ARP }, { field: 'arp_op', value: 1 }];
+  const reply = {
+    ethDst: move('eth_src', 'eth_dst', 48),
+    op: { type: 'SET_FIELD', field: { field: 'arp_op', value: 2 } } as Action,
+    tha: move('arp_sha', 'arp_tha', 48),
+    tpa: move('arp_spa', 'arp_tpa', 32),
+    out: { type: 'OUTPUT', port: 'IN_PORT' } as Action,
+  };
   for (const [ip, e] of arpOwner) {
     flows.push({
       tableId: Table.ARP_RESPONDER,
       priority: Priority.arp.respond,
-      match: [netMeta(vni), { field: 'eth_dst', value: BROADCAST }, { field: 'eth_type', value: ETH_ARP }, { field: 'arp_op', value: 1 }, { field: 'arp_tpa', value: ip }],
+      match: [meta, ...arpRequest, { field: 'arp_tpa', value: ip }],
       instructions: [
         apply(
-          move('eth_src', 'eth_dst', 48),
+          reply.ethDst,
           { type: 'SET_FIELD', field: { field: 'eth_src', value: e.mac } },
-          { type: 'SET_FIELD', field: { field: 'arp_op', value: 2 } },
-          move('arp_sha', 'arp_tha', 48),
-          move('arp_spa', 'arp_tpa', 32),
+          reply.op,
+          reply.tha,
+          reply.tpa,
           { type: 'SET_FIELD', field: { field: 'arp_sha', value: e.mac } },
           { type: 'SET_FIELD', field: { field: 'arp_spa', value: ip } },
-          { type: 'OUTPUT', port: 'IN_PORT' },
+          reply.out,
         ),
       ],
       cookie: cookie('arp-responder'),
@@ -294,11 +317,11 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
   flows.push(
     // Group-address frames that failed the source checks count as BUM, not as spoofing: IPv6 ND/MLD/RS
     // come from link-local or ::, DHCP discover from 0.0.0.0, LLDP and STP have other ethertypes.
-    { tableId: Table.PORT_SECURITY, priority: Priority.portSecurity.groupDrop, match: [netMeta(vni), multicast], instructions: [], cookie: cookie('bum-drop') },
-    { tableId: Table.PORT_SECURITY, priority: Priority.portSecurity.networkDrop, match: [netMeta(vni)], instructions: [], cookie: cookie('port-security-drop') },
-    { tableId: Table.FORWARD, priority: Priority.forward.multicast, match: [anyMeta(vni), multicast], instructions: [], cookie: cookie('bum-drop') },
-    { tableId: Table.FORWARD, priority: Priority.forward.unknownUnicast, match: [netMeta(vni)], instructions: [], cookie: cookie('unknown-unicast-drop') },
-    { tableId: Table.FORWARD, priority: Priority.forward.unknownUnicast, match: [netMeta(vni, true)], instructions: [], cookie: cookie('split-horizon-drop') },
+    { tableId: Table.PORT_SECURITY, priority: Priority.portSecurity.groupDrop, match: [meta, multicast], instructions: [], cookie: cookie('bum-drop') },
+    { tableId: Table.PORT_SECURITY, priority: Priority.portSecurity.networkDrop, match: [meta], instructions: [], cookie: cookie('port-security-drop') },
+    { tableId: Table.FORWARD, priority: Priority.forward.multicast, match: [metaAny, multicast], instructions: [], cookie: cookie('bum-drop') },
+    { tableId: Table.FORWARD, priority: Priority.forward.unknownUnicast, match: [meta], instructions: [], cookie: cookie('unknown-unicast-drop') },
+    { tableId: Table.FORWARD, priority: Priority.forward.unknownUnicast, match: [metaTunnel], instructions: [], cookie: cookie('split-horizon-drop') },
   );
   // Endpoints sharing a port and an address would repeat an own-probe drop; identical flows merge.
   const merged = mergeFlows([flows]);
@@ -382,7 +405,39 @@ export function flowDataText(f: Pick<DesiredFlow, 'cookie' | 'instructions'>): s
   return `0x${f.cookie.toString(16)} ${JSON.stringify(f.instructions, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}`;
 }
 
-function compareFlowData(a: DesiredFlow, b: DesiredFlow): number {
+/**
+ * Whether two flows carry the same data (cookie and instructions), as equal flowDataText would say,
+ * without making the texts: callers that keep 100,000 flows compare them instead of holding a text
+ * per flow (bench B4).
+ */
+export function sameFlowData(a: Pick<DesiredFlow, 'cookie' | 'instructions'>, b: Pick<DesiredFlow, 'cookie' | 'instructions'>): boolean {
+  return a.cookie === b.cookie && sameValue(a.instructions, b.instructions);
+}
+
+/** Structural equality of plain flow data: arrays, plain objects, bigints, byte arrays, primitives. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false;
+    return a.every((x, i) => x === b[i]);
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  // Keys holding undefined count as absent, as in JSON.
+  let keys = 0;
+  for (const k in ra) {
+    if (ra[k] === undefined) continue;
+    keys++;
+    if (!sameValue(ra[k], rb[k])) return false;
+  }
+  for (const k in rb) if (rb[k] !== undefined) keys--;
+  return keys === 0;
+}
+
+/** Order of flow data: cookie, then data text (the merge rule's tie-break between colliding networks). */
+export function compareFlowData(a: DesiredFlow, b: DesiredFlow): number {
   if (a.cookie !== b.cookie) return a.cookie < b.cookie ? -1 : 1;
   const ta = flowDataText(a);
   const tb = flowDataText(b);

@@ -44,6 +44,15 @@ export function diffTables(desired: FlowTable, installed: FlowTable, generation:
   const mods: Change[] = [];
   const dels: Change[] = [];
   const summary: DiffSummary = { adds: 0, replaces: 0, mods: 0, dels: 0, foreignDeleted: 0 };
+  // A cookie is a heap object; the stamped flows share one per (kind, VNI) instead of one each.
+  const stamped = new Map<bigint, bigint>();
+  const stamp = (e: TableEntry): TableEntry => {
+    let cookie = stamped.get(e.flow.cookie);
+    if (cookie === undefined) stamped.set(e.flow.cookie, (cookie = withGeneration(e.flow.cookie, generation)));
+    if (cookie === e.flow.cookie) return e;
+    // Same identity, instructions and cookie data: only the generation bits differ.
+    return { key: e.key, flow: { ...e.flow, cookie }, ikey: e.ikey, cdata: e.cdata };
+  };
 
   const visit = (key: string): void => {
     const want = desired.get(key);
@@ -57,12 +66,12 @@ export function diffTables(desired: FlowTable, installed: FlowTable, generation:
       return;
     }
     if (have === undefined) {
-      adds.push({ op: 'add', entry: stamp(want, generation) });
+      adds.push({ op: 'add', entry: stamp(want) });
       summary.adds++;
       return;
     }
     if (have.cdata !== want.cdata) {
-      adds.push({ op: 'replace', entry: stamp(want, generation) });
+      adds.push({ op: 'replace', entry: stamp(want) });
       summary.replaces++;
       return;
     }
@@ -81,13 +90,6 @@ export function diffTables(desired: FlowTable, installed: FlowTable, generation:
     for (const k of new Set(keys)) visit(k);
   }
   return { changes: [...adds, ...mods, ...dels], summary };
-}
-
-function stamp(e: TableEntry, generation: number): TableEntry {
-  const cookie = withGeneration(e.flow.cookie, generation);
-  if (cookie === e.flow.cookie) return e;
-  // Same identity, instructions and cookie data: only the generation bits differ.
-  return { key: e.key, flow: { ...e.flow, cookie }, ikey: e.ikey, cdata: e.cdata };
 }
 
 /** Applies confirmed changes to the installed table. */

@@ -14,8 +14,8 @@ import { realTimers, type TimerHandle, type Timers } from '../switch/clock.js';
 import type { BundleResult, DumpedFlow, Logger, OfpErrorRecord } from '../switch/session.js';
 import { cookieData, cookieGeneration, isOwnCookie, newestGeneration, nextGeneration } from './cookie.js';
 import { applyChanges, changeToFlowMod, diffTables, type Change, type DiffSummary } from './diff.js';
-import { flowKey } from './identity.js';
-import { FlowTable, type DesiredFlow } from './table.js';
+import { flowKey, instructionsKey } from './identity.js';
+import { FlowTable, type DesiredFlow, type TableEntry } from './table.js';
 import type { FlowModBody, Match } from './oftypes.js';
 
 /** What the reconciler needs from the switch session (OpenFlowSession implements it). */
@@ -272,6 +272,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     this.#installed.clear();
     const gens: number[] = [];
     let undecodable = 0;
+    // Decoded cookies are one heap object per flow; the installed table keeps one per distinct value.
+    const cookies = new Map<bigint, bigint>();
     for (const f of flows) {
       if (f.undecodable) {
         // Its instructions are unknown: an instruction key no desired flow has, so a desired flow with
@@ -281,7 +283,9 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
         const ikey = `undecodable:${Buffer.from(f.undecodable.instructions).toString('hex')}`;
         this.#installed.putEntry({ key: flowKey(f.tableId, f.priority, f.match), flow, ikey, cdata: cookieData(f.cookie) });
       } else {
-        this.#installed.put({ tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie });
+        let cookie = cookies.get(f.cookie);
+        if (cookie === undefined) cookies.set(f.cookie, (cookie = f.cookie));
+        this.#installed.putEntry(this.#installedEntry({ ...f, cookie }));
       }
       if (isOwnCookie(f.cookie)) gens.push(cookieGeneration(f.cookie));
     }
@@ -292,6 +296,23 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     this.#needDump = false;
     this.#dirty = 'all';
     this.#log.debug({ installed: this.#installed.size, generation: this.#generation }, 'read installed flows');
+  }
+
+  /**
+   * The installed entry of a dumped flow. A flow the switch holds exactly as desired (same identity,
+   * instructions and cookie data: the common case after a restart) shares the desired entry's key, match
+   * and instructions and keeps only its own cookie, so a dump of 100,000 flows does not keep a second
+   * decoded copy of them (bench B4). Any other flow keeps what the switch sent.
+   */
+  #installedEntry(f: DumpedFlow): TableEntry {
+    const key = flowKey(f.tableId, f.priority, f.match);
+    const ikey = instructionsKey(f.instructions);
+    const cdata = cookieData(f.cookie);
+    const want = this.#desired.get(key);
+    if (want !== undefined && want.ikey === ikey && want.cdata === cdata) {
+      return { key: want.key, flow: { ...want.flow, cookie: f.cookie }, ikey: want.ikey, cdata: want.cdata };
+    }
+    return { key, flow: { tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie }, ikey, cdata };
   }
 
   #isSetAside(c: Change): boolean {

@@ -36,9 +36,23 @@ const entryCache = new WeakMap<Flow, TableEntry>();
 export function makeEntry(flow: Flow, key?: string): TableEntry {
   const cached = entryCache.get(flow);
   if (cached && (key === undefined || cached.key === key)) return cached;
-  const e = { key: key ?? flowKey(flow.tableId, flow.priority, flow.match), flow, ikey: instructionsKey(flow.instructions), cdata: cookieData(flow.cookie) };
+  const e = { key: key ?? flowKey(flow.tableId, flow.priority, flow.match), flow, ikey: cachedInstructionsKey(flow.instructions), cdata: cookieData(flow.cookie) };
   entryCache.set(flow, e);
   return e;
+}
+
+/**
+ * The pipeline shares one instruction list between many flows (every remote endpoint behind one VTEP),
+ * so the key is made, and held in memory, once per list.
+ */
+const ikeyCache = new WeakMap<readonly Instruction[], string>();
+export function cachedInstructionsKey(instructions: Instruction[]): string {
+  let k = ikeyCache.get(instructions);
+  if (k === undefined) {
+    k = instructionsKey(instructions);
+    ikeyCache.set(instructions, k);
+  }
+  return k;
 }
 
 export class FlowTable {

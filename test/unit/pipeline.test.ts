@@ -2,7 +2,7 @@
 // what happens to frames, on the classic demo (two tenants with identical IPs and MACs, 3 hosts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUM_DROP_KINDS, cookieKind, cookieVni, desiredFlows, flowIdentity, planPipeline, TABLES } from '../../src/pipeline/index.js';
+import { BUM_DROP_KINDS, cookieKind, cookieVni, desiredFlows, flowDataText, flowIdentity, planPipeline, sameFlowData, TABLES } from '../../src/pipeline/index.js';
 import type { FlowKindName } from '../../src/pipeline/index.js';
 import { compareEndpointValues } from '../../src/registry/registry.js';
 import { BROADCAST_MAC, ETH_TYPE, FlowSim, arpReply, arpRequest, ipv4Frame, ipv6Frame } from '../../src/sim/index.js';
@@ -577,5 +577,24 @@ void describe('pipeline: bad input', () => {
     const badTunnel = planPipeline(classicInput(1, { tunnelOfport: 0xfffffff8 }));
     assert.ok(!badTunnel.flows.some((f) => cookieKind(f.cookie) === 'unicast-remote'));
     assert.ok(badTunnel.problems.some((p) => /tunnel ofport/.test(p.message)));
+  });
+});
+
+void describe('pipeline: flow data comparison', () => {
+  void it('sameFlowData agrees with equal flowDataText on every pair of planned flows, shared objects or not', () => {
+    const flows = desiredFlows(classicInput(1));
+    // Rebuilt through JSON-like copies: equal data in distinct objects, bigints kept.
+    const copy = (f: (typeof flows)[number]) => ({ ...f, instructions: structuredClone(f.instructions) });
+    let same = 0;
+    for (const a of flows) {
+      for (const b of flows) {
+        const want = flowDataText(a) === flowDataText(b);
+        assert.equal(sameFlowData(a, copy(b)), want, `${flowIdentity(a)} vs ${flowIdentity(b)}`);
+        if (want) same++;
+      }
+    }
+    assert.ok(same > flows.length, 'some distinct flows carry the same data');
+    const f = flows.find((x) => x.instructions.length > 0)!;
+    assert.equal(sameFlowData(f, { ...f, cookie: f.cookie + 1n }), false, 'the cookie is part of the data');
   });
 });

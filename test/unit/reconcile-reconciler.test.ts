@@ -93,6 +93,38 @@ void test('a restarted reconciler with the same desired set sends nothing and ke
   r2.stop();
 });
 
+void test('after a restart, a flow changed on the switch behind our back is repaired; unchanged ones share the desired objects', async () => {
+  const sw = new FakeFlowSwitch();
+  const desired = [...pipelineFlows(50), ...dropFlows()];
+  const r1 = reconciler(sw, { batchMs: 1 });
+  r1.setDesired(desired);
+  r1.start();
+  sw.connect();
+  await converge(r1);
+  r1.stop();
+  sw.disconnect();
+  // Someone rewrote one flow's action (same identity and cookie) while no agent ran.
+  const [key, victim] = [...sw.flows].find(([, f]) => f.instructions.length > 0)!;
+  sw.flows.set(key, { ...victim, instructions: [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: 77 }] }] });
+  const applied = sw.applied.length;
+
+  const r2 = reconciler(sw, { batchMs: 1 });
+  r2.setDesired(desired);
+  r2.start();
+  sw.connect();
+  await converge(r2);
+  assert.deepEqual(sw.applied.slice(applied), [{ command: 'MODIFY_STRICT', key }], 'exactly the changed flow is rewritten');
+  assert.deepEqual(snapshot(sw), expected(desired));
+  // The installed table describes what the switch holds with the desired objects, not a decoded copy.
+  for (const e of r2.installed.values()) {
+    const want = r2.desired.get(e.key)!;
+    assert.equal(e.flow.match, want.flow.match, `installed ${e.key} shares the desired match`);
+    assert.equal(e.flow.instructions, want.flow.instructions, `installed ${e.key} shares the desired instructions`);
+    assert.equal(e.ikey, want.ikey);
+  }
+  r2.stop();
+});
+
 void test('incremental batched updates end where a full recompute ends', async () => {
   // deterministic pseudo-random sequence of endpoint adds, moves and removals
   let seed = 42;
