@@ -86,6 +86,8 @@ export class Agent {
   private prepared: OvsPrepared;
   private readonly dirtyNetworks = new Set<string>();
   private flushScheduled = false;
+  /** performance.now() before which no scheduled pipeline update starts (see onRegistryChange). */
+  private nextFlushAt = 0;
   private batches = 0;
   private lastBatchNetworks = 0;
   private problemsLogged = new Set<string>();
@@ -123,7 +125,10 @@ export class Agent {
       // After an ovs-vswitchd restart the flows must be back within a second: retry quickly at first.
       reconnectMinMs: 50,
     });
-    this.reconciler = new Reconciler(this.session, { logger: log.child({ mod: 'reconcile' }) });
+    // No batching delay of its own: the agent already gathers an event-loop turn of registry changes
+    // into one update (onRegistryChange), and what arrives while a bundle is in flight goes into the
+    // next one. A fixed delay would only add to every single registration's convergence time.
+    this.reconciler = new Reconciler(this.session, { logger: log.child({ mod: 'reconcile' }), batchMs: 0 });
     this.desired = new DesiredState(this.hostContext());
     this.registryPort = registryPort(registry);
   }
@@ -274,8 +279,15 @@ export class Agent {
     }
     if (!this.flushScheduled && this.dirtyNetworks.size) {
       this.flushScheduled = true;
-      // One event-loop turn gathers a burst of changes into one pipeline update and one bundle.
-      setImmediate(() => this.guard('updating the pipeline', () => this.flush()));
+      // One event-loop turn gathers a burst of changes into one pipeline update and one bundle. A
+      // network is recomputed whole, so under a stream of changes (1,000 registrations arriving in
+      // dozens of mesh frames) an update per frame would cost O(N) each, O(N^2) in all: the next
+      // update waits as long as the last one took, so at most half the time goes to recomputing
+      // and each update takes in everything that arrived meanwhile. A lone change waits for nothing.
+      const run = () => this.guard('updating the pipeline', () => this.flush());
+      const wait = this.nextFlushAt - performance.now();
+      if (wait > 0) setTimeout(run, wait).unref();
+      else setImmediate(run);
     }
   }
 
@@ -283,12 +295,18 @@ export class Agent {
   flush(): void {
     this.flushScheduled = false;
     if (this.dirtyNetworks.size === 0) return;
+    const t0 = performance.now();
     const keys = [...this.dirtyNetworks];
     this.dirtyNetworks.clear();
     this.batches++;
     this.lastBatchNetworks = keys.length;
     this.apply(keys);
+    const took = performance.now() - t0;
+    this.nextFlushAt = t0 + took + Math.min(took, Agent.MAX_FLUSH_GAP_MS);
   }
+
+  /** Longest pause between pipeline updates under load, however long the last one took. */
+  static readonly MAX_FLUSH_GAP_MS = 250;
 
   /** Recomputes these networks and hands the reconciler only what changed. */
   private apply(keys: Iterable<string>): void {
@@ -525,7 +543,7 @@ export class Agent {
     const at = key.lastIndexOf('/');
     const network = key.slice(0, at);
     const mac = key.slice(at + 1).toLowerCase();
-    const ep = this.registry.endpoints({ network }).find((e) => e.mac.toLowerCase() === mac);
+    const ep = this.registry.endpoint(network, mac);
     const local = ep !== undefined && ep.hostId === this.config.hostId;
     for (;;) {
       if (this.session.state === 'connected') {
