@@ -11,7 +11,7 @@
 //   the switch named is set aside until its desired form changes, and the tables are re-dumped.
 import { EventEmitter } from 'node:events';
 import { realTimers, type TimerHandle, type Timers } from '../switch/clock.js';
-import type { BundleResult, DumpedFlow, Logger, OfpErrorRecord } from '../switch/session.js';
+import type { BundleResult, BundlesOptions, DumpedFlow, FlowModCommand, FlowModList, Logger, OfpErrorRecord, StreamedBundle } from '../switch/session.js';
 import { cookieData, cookieGeneration, isOwnCookie, newestGeneration, nextGeneration } from './cookie.js';
 import { applyChanges, changeToFlowMod, diffTables, type Change, type DiffSummary } from './diff.js';
 import { flowKey, instructionsKey } from './identity.js';
@@ -23,6 +23,11 @@ export interface FlowSwitch {
   readonly state: string;
   dumpFlows(filter?: object, timeoutMs?: number): Promise<DumpedFlow[]>;
   bundle(mods: readonly FlowModBody[], opts?: { timeoutMs?: number }): Promise<BundleResult>;
+  /**
+   * Streams the flow mods as bundles without a message object per flow mod (OpenFlowSession.streamBundles);
+   * used when present, else the changes go through bundle() one bundle at a time.
+   */
+  streamBundles?(list: FlowModList, opts?: BundlesOptions): Promise<StreamedBundle[]>;
   on(event: 'connected' | 'disconnected', cb: () => void): unknown;
   off(event: 'connected' | 'disconnected', cb: () => void): unknown;
 }
@@ -340,16 +345,40 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     this.#generation = gen;
 
     let bundles = 0;
-    for (let i = 0; i < changes.length; i += this.#maxBundle) {
-      const chunk = changes.slice(i, i + this.#maxBundle);
-      const result = await this.#sw.bundle(chunk.map(changeToFlowMod), { timeoutMs: this.#swTimeout });
-      bundles++;
-      this.#flowModsSent += chunk.length;
-      if (!result.committed) {
-        this.#onRejected(result, chunk);
-        return false;
+    if (this.#sw.streamBundles) {
+      // Streamed: the switch works on the first flow mods while the rest are still being encoded, and
+      // only the last commit and its barrier are waited for (OpenFlowSession.streamBundles).
+      const list: FlowModList = {
+        length: changes.length,
+        command: (i) => COMMAND[changes[i]!.op],
+        flow: (i) => changes[i]!.entry.flow,
+      };
+      const results = await this.#sw.streamBundles(list, { timeoutMs: this.#swTimeout, maxBundleFlows: this.#maxBundle });
+      let done = 0;
+      for (const r of results) {
+        bundles++;
+        this.#flowModsSent += r.end - r.start;
+        const chunk = changes.slice(r.start, r.end);
+        if (!r.committed) {
+          this.#onRejected(r, chunk, r.start);
+          return false;
+        }
+        applyChanges(this.#installed, chunk);
+        done = r.end;
       }
-      applyChanges(this.#installed, chunk);
+      if (done < changes.length) throw new Error(`the switch session confirmed ${done} of ${changes.length} flow mods`);
+    } else {
+      for (let i = 0; i < changes.length; i += this.#maxBundle) {
+        const chunk = changes.slice(i, i + this.#maxBundle);
+        const result = await this.#sw.bundle(chunk.map(changeToFlowMod), { timeoutMs: this.#swTimeout });
+        bundles++;
+        this.#flowModsSent += chunk.length;
+        if (!result.committed) {
+          this.#onRejected(result, chunk, i);
+          return false;
+        }
+        applyChanges(this.#installed, chunk);
+      }
     }
     this.#confirmedGeneration = gen;
     const run: ReconcileRun = {
@@ -367,16 +396,21 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     return true;
   }
 
-  #onRejected(result: BundleResult, chunk: Change[]): void {
+  /** `offset`: the index of chunk[0] among the run's changes (an error's `index` counts from there). */
+  #onRejected(result: BundleResult, chunk: Change[], offset: number): void {
     this.#errors++;
-    const byKey = new Map(chunk.map((c) => [c.entry.key, c]));
+    let byKey: Map<string, Change> | undefined;
     for (const e of result.errors) {
       this.emit('error', e);
-      if (!e.flow || typeof e.flow.tableId !== 'number') continue;
-      const key = flowKey(e.flow.tableId, e.flow.priority, e.flow.match);
-      const c = byKey.get(key);
-      const want = this.#desired.get(key);
-      if (c && c.op !== 'delete' && want) this.#rejected.set(key, { ikey: want.ikey, cdata: want.cdata, error: e.text });
+      let c: Change | undefined;
+      if (e.index !== undefined) c = chunk[e.index - offset];
+      else if (e.flow && typeof e.flow.tableId === 'number') {
+        byKey ??= new Map(chunk.map((x) => [x.entry.key, x]));
+        c = byKey.get(flowKey(e.flow.tableId, e.flow.priority, e.flow.match));
+      }
+      if (!c || c.op === 'delete') continue;
+      const want = this.#desired.get(c.entry.key);
+      if (want) this.#rejected.set(c.entry.key, { ikey: want.ikey, cdata: want.cdata, error: e.text });
     }
     this.#log.error(
       { bundleId: result.bundleId, flowMods: result.messages, errors: result.errors.map((e) => e.text) },
@@ -386,6 +420,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     this.#needDump = true;
   }
 }
+
+const COMMAND: Record<Change['op'], FlowModCommand> = { add: 'ADD', replace: 'ADD', modify: 'MODIFY_STRICT', delete: 'DELETE_STRICT' };
 
 function summarize(changes: Change[]): DiffSummary {
   const out: DiffSummary = { adds: 0, replaces: 0, mods: 0, dels: 0, foreignDeleted: 0 };

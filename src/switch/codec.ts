@@ -1,7 +1,7 @@
 // The codec entry points the session uses, in one place: encode/decode and the stream framer of
 // node-openflow.
-import { decode, encode, encodeInto, OFFramer, Writer } from 'node-openflow';
-import type { FlowStats, OFMessage } from './oftypes.js';
+import { decode, encode, encodeInstruction, encodeInto, encodeMatch, OFFramer, ONF_VENDOR_ID, Writer } from 'node-openflow';
+import type { FlowStats, Instruction, Match, OFMessage } from './oftypes.js';
 
 export interface Framer {
   push(chunk: Buffer): Buffer[];
@@ -27,6 +27,80 @@ export function encodeMessages(msgs: readonly OFMessage[]): Buffer {
   } finally {
     batchWriter.reset();
   }
+}
+
+/** The flow mod commands the reconciler sends. */
+export type FlowModCommand = 'ADD' | 'MODIFY_STRICT' | 'DELETE_STRICT';
+
+/** What a streamed flow mod is about; the other FLOW_MOD fields take the reconciler's constant values. */
+export interface FlowModFields {
+  tableId: number;
+  priority: number;
+  match: Match;
+  instructions: readonly Instruction[];
+  cookie: bigint;
+}
+
+const COMMAND_VALUE: Record<FlowModCommand, number> = { ADD: 0, MODIFY_STRICT: 2, DELETE_STRICT: 4 };
+const OFPT_EXPERIMENTER = 4;
+const OFPT_FLOW_MOD = 14;
+const ONF_ET_BUNDLE_ADD_MESSAGE = 2301;
+/** ATOMIC | ORDERED, the only bundle flags the session uses. */
+const BUNDLE_ATOMIC_ORDERED = 3;
+
+/**
+ * The pipeline shares one instruction list between many flows (every endpoint behind one VTEP, every
+ * drop), and flows are immutable once handed to the reconciler: the list's wire bytes are encoded once.
+ */
+const instructionBytes = new WeakMap<readonly Instruction[], Buffer>();
+const instructionWriter = new Writer(1024);
+
+function encodedInstructions(list: readonly Instruction[]): Buffer {
+  let b = instructionBytes.get(list);
+  if (b === undefined) {
+    instructionWriter.reset();
+    for (let i = 0; i < list.length; i++) encodeInstruction(instructionWriter, list[i]!);
+    b = instructionWriter.toBuffer();
+    instructionBytes.set(list, b);
+  }
+  return b;
+}
+
+/**
+ * Appends one FLOW_MOD (cookie_mask 0, no timeouts, NO_BUFFER, out_port/out_group ANY, no flags), in
+ * an ONF BUNDLE_ADD_MESSAGE with ATOMIC|ORDERED when `bundleId` is given, the inner xid equal to the
+ * outer. The same bytes encodeInto() writes for the equivalent message objects (checked by
+ * test/unit/switch-codec-flowmod.test.ts), without building them: streaming 100,000 flow mods then costs
+ * no object per flow mod. DELETE_STRICT carries no instructions. Throws OFEncodeError on a bad value.
+ */
+export function encodeFlowModInto(w: Writer, xid: number, command: FlowModCommand, f: FlowModFields, bundleId?: number): void {
+  const outer = w.pos;
+  if (bundleId !== undefined) {
+    w.u32(((4 << 24) | (OFPT_EXPERIMENTER << 16)) >>> 0);
+    w.u32(xid);
+    w.u32(ONF_VENDOR_ID);
+    w.u32(ONF_ET_BUNDLE_ADD_MESSAGE);
+    w.u32(bundleId);
+    w.u16(0);
+    w.u16(BUNDLE_ATOMIC_ORDERED);
+  }
+  const start = w.pos;
+  w.u32(((4 << 24) | (OFPT_FLOW_MOD << 16)) >>> 0);
+  w.u32(xid);
+  w.u64(f.cookie);
+  w.zeros(8); // cookie_mask
+  w.u8(f.tableId);
+  w.u8(COMMAND_VALUE[command]);
+  w.zeros(4); // idle and hard timeout
+  w.u16(f.priority);
+  w.u32(0xffffffff); // buffer_id NO_BUFFER
+  w.u32(0xffffffff); // out_port ANY
+  w.u32(0xffffffff); // out_group ANY
+  w.zeros(4); // flags, pad
+  encodeMatch(w, f.match);
+  if (command !== 'DELETE_STRICT') w.bytes(encodedInstructions(f.instructions));
+  w.patchLength16(start + 2, start, 'FLOW_MOD');
+  if (bundleId !== undefined) w.patchLength16(outer + 2, outer, 'BUNDLE_ADD_MESSAGE');
 }
 
 export function decodeMessage(buf: Buffer): OFMessage {

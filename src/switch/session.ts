@@ -6,8 +6,12 @@
 // Time comes from an injected Timers, the byte stream from an injected Connector: unit tests run the
 // whole state machine against an in-memory switch with a fake clock.
 import { EventEmitter } from 'node:events';
-import { decodeFlowReplyPerEntry, decodeMessage, encodeMessage, encodeMessages, newFramer, type DumpedFlow, type Framer } from './codec.js';
-export type { DumpedFlow, UndecodableFlow } from './codec.js';
+import { Writer } from 'node-openflow';
+import {
+  decodeFlowReplyPerEntry, decodeMessage, encodeFlowModInto, encodeMessage, encodeMessages, newFramer,
+  type DumpedFlow, type FlowModCommand, type FlowModFields, type Framer,
+} from './codec.js';
+export type { DumpedFlow, FlowModCommand, FlowModFields, UndecodableFlow } from './codec.js';
 import { realTimers, type TimerHandle, type Timers } from './clock.js';
 import { SwitchError } from './errors.js';
 import { describeTarget, netConnector, type ByteStream, type Connector, type OpenFlowTarget } from './transport.js';
@@ -72,6 +76,8 @@ export interface OfpErrorRecord {
   causeType?: string;
   /** For a FLOW_MOD (also inside a bundle): the flow that was rejected. */
   flow?: { command: string; tableId: number | string; priority: number; match: Match; instructions: Instruction[]; cookie: bigint };
+  /** For a flow mod streamed by streamBundles(): its index in the FlowModList. */
+  index?: number;
   text: string;
 }
 
@@ -108,6 +114,45 @@ export interface BundleResult {
   errors: OfpErrorRecord[];
   committed: boolean;
 }
+
+/**
+ * Flow mods read by index, so that a diff of 100,000 changes is encoded straight onto the socket
+ * without a message object per flow mod (streamBundles()). Entries must not change until streamBundles() settles.
+ */
+export interface FlowModList {
+  readonly length: number;
+  command(i: number): FlowModCommand;
+  flow(i: number): FlowModFields;
+}
+
+/** One bundle streamed by streamBundles(): it carried the flow mods [start, end) of the list. */
+export interface StreamedBundle extends BundleResult {
+  start: number;
+  end: number;
+}
+
+export interface BundlesOptions {
+  /** Time allowed for each control step (open, commit, barrier). */
+  timeoutMs?: number;
+  /** Flow mods per bundle; a longer list becomes several bundles, committed in order. Default: one bundle. */
+  maxBundleFlows?: number;
+}
+
+/**
+ * The xids of one streamed bundle's flow mods: the flow mod at list index offset + k has xid base + k.
+ * An OFPT_ERROR is attributed through this range instead of a tracked message per flow mod.
+ */
+interface XidRange {
+  base: number;
+  count: number;
+  offset: number;
+  bundleId: number;
+  list: FlowModList;
+  errors: OfpErrorRecord[];
+}
+
+/** Initial size of one socket write's buffer when streaming flow mods (it grows if a batch needs more). */
+const STREAM_BATCH_BYTES = 64 * 1024;
 
 interface Pending {
   msg: OFMessage;
@@ -179,6 +224,8 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   readonly #tracked = new Map<number, Tracked>();
   /** xids of multipart requests failed while the switch was still sending parts: the rest is dropped. */
   readonly #discarding = new Set<number>();
+  /** xid ranges of bundles being streamed (streamBundles()): a handful at most. */
+  readonly #ranges: XidRange[] = [];
   #hello: { resolve: (m: MessageOf<'HELLO'>) => void; reject: (e: Error) => void } | undefined;
 
   #datapathId: bigint | undefined;
@@ -207,7 +254,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       reconnectMaxMs: opts.reconnectMaxMs ?? 8000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 10000,
       errorRingSize: opts.errorRingSize ?? 64,
-      writeBatch: opts.writeBatch ?? 256,
+      writeBatch: opts.writeBatch ?? 512,
       multipartMaxEntries: opts.multipartMaxEntries ?? 2_000_000,
       multipartMaxBytes: opts.multipartMaxBytes ?? 512 * 1024 * 1024,
       multipartMaxMs: opts.multipartMaxMs ?? 300_000,
@@ -414,6 +461,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     this.#pending.clear();
     this.#tracked.clear();
     this.#discarding.clear();
+    this.#ranges.length = 0;
     this.#connectedSince = undefined;
     for (const w of this.#drainWaiters.splice(0)) w();
     this.#needDrain = false;
@@ -630,8 +678,13 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   }
 
   #onError(msg: MessageOf<'ERROR'>): void {
-    const cause = this.#pending.get(msg.xid)?.msg ?? this.#tracked.get(msg.xid)?.msg ?? this.#decodeErrorData(msg.data);
+    const range = this.#pending.has(msg.xid) || this.#tracked.has(msg.xid) ? undefined : this.#rangeOf(msg.xid);
+    const cause = this.#pending.get(msg.xid)?.msg ?? this.#tracked.get(msg.xid)?.msg ?? (range && rangeMessage(range, msg.xid)) ?? this.#decodeErrorData(msg.data);
     const rec = describeError(msg, cause, this.#timers.now());
+    if (range) {
+      rec.index = range.offset + (msg.xid - range.base);
+      range.errors.push(rec);
+    }
     this.#errorTotal++;
     const key = `${rec.errType}/${rec.code}`;
     this.#errorsByType[key] = (this.#errorsByType[key] ?? 0) + 1;
@@ -675,8 +728,35 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     // Skip 0 (OVS uses it for unsolicited messages) and any xid still awaiting an answer.
     do {
       this.#xid = (this.#xid + 1) >>> 0;
-    } while (this.#xid === 0 || this.#pending.has(this.#xid) || this.#tracked.has(this.#xid) || this.#discarding.has(this.#xid));
+    } while (this.#xid === 0 || this.#pending.has(this.#xid) || this.#tracked.has(this.#xid) || this.#discarding.has(this.#xid) || this.#rangeOf(this.#xid) !== undefined);
     return this.#xid;
+  }
+
+  #rangeOf(xid: number): XidRange | undefined {
+    for (const r of this.#ranges) if (xid >= r.base && xid < r.base + r.count) return r;
+    return undefined;
+  }
+
+  /** `n` consecutive xids, none in use and none wrapping past 2^32 - 1; returns the first. */
+  #allocXids(n: number): number {
+    let base = this.#xid + 1;
+    for (;;) {
+      if (base + n - 1 > 0xffffffff) base = 1;
+      const end = base + n;
+      let clash = -1;
+      const check = (x: number): void => {
+        if (x >= base && x < end && x > clash) clash = x;
+      };
+      for (const x of this.#pending.keys()) check(x);
+      for (const x of this.#tracked.keys()) check(x);
+      for (const x of this.#discarding) check(x);
+      for (const r of this.#ranges) if (r.base < end && r.base + r.count > base) check(Math.min(end - 1, r.base + r.count - 1));
+      if (clash < 0) {
+        this.#xid = end - 1;
+        return base;
+      }
+      base = clash + 1;
+    }
   }
 
   #requireStream(what: string): ByteStream {
@@ -818,6 +898,136 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     return { bundleId, messages: mods.length, errors, committed: committed && errors.length === 0 };
   }
 
+  /**
+   * Streams a list of flow mods as ONF bundles (ATOMIC|ORDERED) of at most `maxBundleFlows` each, then a
+   * barrier. Nothing waits for a round trip before the last commit: each bundle's OPEN is not awaited
+   * (a failed one shows as its error and an uncommitted result), its flow mods are encoded batch by batch
+   * straight onto the socket while the switch is still working on the earlier ones (waiting only for
+   * 'drain' when the socket's buffer is full), and a bundle's COMMIT is written once the previous
+   * bundle's commit succeeded, so a split never lands a later bundle after a rejected earlier one (that
+   * one is discarded instead). An error for a flow mod carries its list index (`index`).
+   *
+   * Resolves with one result per bundle up to and including the first that was not committed; the flow
+   * mods after it were not applied. A flow mod that cannot be encoded is reported as an error of its
+   * bundle (errType 'ENCODE'), which is then discarded. Rejects only when the connection goes away or a
+   * control step times out.
+   */
+  async streamBundles(list: FlowModList, opts: BundlesOptions = {}): Promise<StreamedBundle[]> {
+    const timeoutMs = opts.timeoutMs ?? this.#o.requestTimeoutMs;
+    const per = Math.max(1, Math.floor(opts.maxBundleFlows ?? list.length));
+    const results: StreamedBundle[] = [];
+    if (list.length === 0) return results;
+    this.#requireStream('a bundle');
+    const epoch = this.#epoch;
+    const mine: XidRange[] = [];
+    const quiet = (): void => undefined;
+    let previous: Promise<StreamedBundle> | undefined;
+    try {
+      for (let next = 0; next < list.length; ) {
+        const start = next;
+        const end = Math.min(list.length, start + per);
+        const bundleId = (this.#bundleId = (this.#bundleId + 1) >>> 0);
+        const range: XidRange = { base: this.#allocXids(end - start), count: end - start, offset: start, bundleId, list, errors: [] };
+        this.#ranges.push(range);
+        mine.push(range);
+        const open = this.#bundleControl(bundleId, 'OPEN_REQUEST', range.errors, timeoutMs);
+        let openFailed = false;
+        open.then((ok) => void (openFailed = !ok), quiet);
+        let sent: number;
+        try {
+          sent = await this.#streamFlowMods(range, end, epoch, () => openFailed || range.errors.length > 0);
+        } catch (err) {
+          // The connection is gone (nothing to discard) or a bug: do not leave the bundle open either way.
+          if (epoch === this.#epoch) void this.#bundleControl(bundleId, 'DISCARD_REQUEST', [], timeoutMs).catch(quiet);
+          throw err;
+        }
+        if (previous) {
+          const prev = await previous;
+          previous = undefined;
+          results.push(prev);
+          if (!prev.committed) {
+            if (await open) await this.#bundleControl(bundleId, 'DISCARD_REQUEST', [], timeoutMs);
+            break;
+          }
+        }
+        const aborted = sent < end || range.errors.length > 0;
+        const commit = aborted
+          ? open.then((ok) => (ok ? this.#bundleControl(bundleId, 'DISCARD_REQUEST', [], timeoutMs) : false)).then(() => false)
+          : this.#bundleControl(bundleId, 'COMMIT_REQUEST', range.errors, timeoutMs);
+        previous = Promise.all([open, commit]).then(([o, c]) => ({
+          bundleId, messages: end - start, errors: range.errors, committed: o && c && range.errors.length === 0, start, end,
+        }));
+        // Awaited only after the next bundle is streamed: a lost connection must not count as unhandled.
+        previous.catch(quiet);
+        if (aborted) break;
+        next = end;
+      }
+      // Written right after the last commit: its answer confirms everything sent before.
+      const barrier = this.barrier(timeoutMs);
+      barrier.catch(quiet);
+      if (previous) results.push(await previous);
+      await barrier;
+      return results;
+    } finally {
+      for (const r of mine) {
+        const i = this.#ranges.indexOf(r);
+        if (i >= 0) this.#ranges.splice(i, 1);
+      }
+    }
+  }
+
+  /** A bundle control request; an OFPT_ERROR for it goes into `errors` and resolves false. */
+  async #bundleControl(bundleId: number, ctrlType: 'OPEN_REQUEST' | 'COMMIT_REQUEST' | 'DISCARD_REQUEST', errors: OfpErrorRecord[], timeoutMs: number): Promise<boolean> {
+    try {
+      await this.request({ type: 'BUNDLE_CONTROL', bundleId, ctrlType, flags: ['ATOMIC', 'ORDERED'], properties: new Uint8Array(0) }, timeoutMs);
+      return true;
+    } catch (err) {
+      if (err instanceof OpenFlowRequestError) {
+        errors.push(err.record);
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Encodes the range's flow mods up to list index `end` in batches of writeBatch, one socket write per
+   * batch, waiting for 'drain' when the socket's buffer is full. Stops early when `abort()` says so (the
+   * switch already rejected something of this bundle) or a flow mod cannot be encoded (recorded as an
+   * error of the range). Returns the list index reached.
+   */
+  async #streamFlowMods(range: XidRange, end: number, epoch: number, abort: () => boolean): Promise<number> {
+    const { list, bundleId } = range;
+    let i = range.offset;
+    while (i < end) {
+      if (this.#needDrain) await this.#drained();
+      if (epoch !== this.#epoch) throw new SwitchError('SWITCH_DISCONNECTED', 'connection lost while sending a bundle');
+      if (abort()) return i;
+      const stream = this.#requireStream('a bundle');
+      // A new buffer per write: the socket may keep a batch queued while the next one is encoded.
+      const w = new Writer(STREAM_BATCH_BYTES);
+      const stop = Math.min(end, i + this.#o.writeBatch);
+      let failed = false;
+      for (; i < stop; i++) {
+        const at = w.pos;
+        const xid = range.base + (i - range.offset);
+        try {
+          encodeFlowModInto(w, xid, list.command(i), list.flow(i), bundleId);
+        } catch (err) {
+          w.pos = at;
+          const rec = encodeErrorRecord(range, xid, err, this.#timers.now());
+          range.errors.push(rec);
+          this.#log.error({ xid, index: rec.index }, rec.text);
+          failed = true;
+          break;
+        }
+      }
+      if (w.pos > 0 && !stream.write(w.buf.subarray(0, w.pos))) this.#needDrain = true;
+      if (failed) return i;
+    }
+    return i;
+  }
+
   // ------------------------------------------------------------------------------------------
   // Writing: the only code that touches the socket.
 
@@ -879,6 +1089,29 @@ function valueText(v: unknown): string {
   if (typeof v === 'bigint') return `0x${v.toString(16)}`;
   if (typeof v === 'number' || typeof v === 'string') return String(v);
   return JSON.stringify(v);
+}
+
+/** The BUNDLE_ADD_MESSAGE a streamed flow mod was sent as, rebuilt from its list entry (for describeError). */
+function rangeMessage(r: XidRange, xid: number): OFMessage {
+  const i = r.offset + (xid - r.base);
+  const command = r.list.command(i);
+  const f = r.list.flow(i);
+  const inner: MessageOf<'FLOW_MOD'> = {
+    type: 'FLOW_MOD', xid, command, cookie: f.cookie, cookieMask: 0n, tableId: f.tableId, idleTimeout: 0, hardTimeout: 0,
+    priority: f.priority, bufferId: 'NO_BUFFER', outPort: 'ANY', outGroup: 'ANY', flags: [], match: f.match,
+    instructions: command === 'DELETE_STRICT' ? [] : [...f.instructions],
+  };
+  return { type: 'BUNDLE_ADD_MESSAGE', xid, bundleId: r.bundleId, flags: ['ATOMIC', 'ORDERED'], message: inner, properties: new Uint8Array(0) };
+}
+
+/** A flow mod of a streamed bundle that the codec refused: reported like a switch error for that flow. */
+function encodeErrorRecord(r: XidRange, xid: number, err: unknown, at: number): OfpErrorRecord {
+  const cause = rangeMessage(r, xid);
+  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'OF_BAD_VALUE';
+  const why = err instanceof Error ? err.message : String(err);
+  const rec = describeError({ type: 'ERROR', xid, errType: 'BAD_REQUEST', code: 'BAD_LEN', data: new Uint8Array(0) }, cause, at);
+  const where = rec.flow ? ` for ${rec.flow.command} table=${String(rec.flow.tableId)} priority=${rec.flow.priority}` : '';
+  return { ...rec, errType: 'ENCODE', code, index: r.offset + (xid - r.base), text: `cannot encode a flow mod${where}: ${why}` };
 }
 
 /** Builds the status/log record of an OFPT_ERROR from the error and the message that caused it. */
