@@ -31,9 +31,11 @@ export async function iperf(clientNs: string, serverNs: string, dest: string, se
 
 /** The wildcard shape of a datapath flow key: field names with their masks, values dropped. */
 export function maskShape(key: string): string {
+  // Bare values first (in_port(2), eth_type(0x0800)): done after the field values were stripped, it
+  // would also empty eth(dst) and merge it with eth(src).
   return key
-    .replace(/=([^,()/]*)(\/[^,()]*)?/g, (_m, _v: string, mask: string | undefined) => mask ?? '')
-    .replace(/\(([^=(),/]+)\)/g, '()');
+    .replace(/\(([^=(),/]+)\)/g, '()')
+    .replace(/=([^,()/]*)(\/[^,()]*)?/g, (_m, _v: string, mask: string | undefined) => mask ?? '');
 }
 
 /**
