@@ -428,6 +428,7 @@ export class Agent {
       flows: { desired: r.desired, installed: r.installed },
       reconcile: {
         count: r.runs,
+        flowModsSent: r.flowModsSent,
         ...(run
           ? {
               lastAt: isoOfMono(run.at),

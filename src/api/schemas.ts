@@ -137,6 +137,8 @@ export const SwitchStatus = z.object({
   flows: z.object({ desired: z.number().int(), installed: z.number().int() }),
   reconcile: z.object({
     count: z.number().int(),
+    /** Flow mods sent to the switch since the agent started, over all runs (a run with nothing to change sends none and is not counted). */
+    flowModsSent: z.number().int().optional(),
     lastAt: z.string().optional(),
     lastDurationMs: z.number().optional(),
     lastAdded: z.number().int().optional(),
