@@ -3,6 +3,7 @@
 // that goes back to the peer in a NOTIFICATION before the connection is closed.
 import { z } from 'zod';
 import { Ipv4, Name, ReplicatedRecord, VersionVector } from '../registry/model.js';
+import { fastEndpointRecord } from './fast-record.js';
 
 export const PROTOCOL_VERSION = 2;
 // Version 2 added token records, which a version-1 agent rejects (its record union is closed), so the
@@ -111,6 +112,34 @@ export class ProtocolError extends Error {
   }
 }
 
+const MAX_RECORDS = 100_000;
+
+/**
+ * UpdateMsg without zod for the records when it can (an initial sync is almost only endpoint
+ * records): the same strict envelope, each endpoint record through fastEndpointRecord, any other
+ * record through zod. Undefined when any part is not accepted; the caller then runs the whole
+ * frame through MeshMessage, which decides and names the problem.
+ */
+function fastUpdate(json: Record<string, unknown>): MeshMessage | undefined {
+  const { records, vv } = json;
+  for (const k in json) if (k !== 'type' && k !== 'records' && k !== 'vv') return undefined;
+  if (!Array.isArray(records) || records.length > MAX_RECORDS) return undefined;
+  const out: ReplicatedRecord[] = new Array<ReplicatedRecord>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const x: unknown = records[i];
+    let r: ReplicatedRecord | undefined = fastEndpointRecord(x);
+    if (r === undefined) {
+      const z = ReplicatedRecord.safeParse(x);
+      if (!z.success) return undefined;
+      r = z.data;
+    }
+    out[i] = r;
+  }
+  if (!('vv' in json)) return { type: 'update', records: out };
+  const v = VersionVector.optional().safeParse(vv);
+  return v.success ? { type: 'update', records: out, vv: v.data } : undefined;
+}
+
 /** Parses one text frame; throws ProtocolError with the code to send back. */
 export function parseMessage(text: string): MeshMessage {
   let json: unknown;
@@ -118,6 +147,10 @@ export function parseMessage(text: string): MeshMessage {
     json = JSON.parse(text);
   } catch (err) {
     throw new ProtocolError('malformed-json', `frame is not JSON: ${(err as Error).message.slice(0, 200)}`);
+  }
+  if (typeof json === 'object' && json !== null && !Array.isArray(json) && (json as { type?: unknown }).type === 'update') {
+    const fast = fastUpdate(json as Record<string, unknown>);
+    if (fast) return fast;
   }
   const r = MeshMessage.safeParse(json);
   if (!r.success) {

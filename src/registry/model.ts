@@ -5,14 +5,18 @@ import { z } from 'zod';
 import { isIP } from 'node:net';
 import { formatIpv6 } from 'node-openflow';
 
+// The patterns are exported for the mesh's fast path (src/mesh/fast-record.ts), which must accept
+// exactly what these schemas accept.
+export const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const MAC_RE = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
+export const NETWORK_REF_RE = /^[a-z0-9-]+\/[a-z0-9-]+$/;
+
 /** A DNS-label-like identifier: host ids, tenant and network names. */
-export const Name = z
-  .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and "-", 1-63 characters, not starting or ending with "-"');
+export const Name = z.string().regex(NAME_RE, 'lower-case letters, digits and "-", 1-63 characters, not starting or ending with "-"');
 
 export const Mac = z
   .string()
-  .regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, 'a MAC address like aa:bb:cc:dd:ee:ff')
+  .regex(MAC_RE, 'a MAC address like aa:bb:cc:dd:ee:ff')
   .transform((s) => s.toLowerCase())
   .refine((s) => (parseInt(s.slice(0, 2), 16) & 1) === 0, 'a unicast MAC (the group bit of the first octet must be 0)')
   .refine((s) => s !== '00:00:00:00:00:00', 'not the all-zero MAC');
@@ -185,7 +189,7 @@ export type Network = z.infer<typeof Network>;
 
 export const Endpoint = z.object({
   /** Network the endpoint belongs to, as "<tenant>/<network>". */
-  network: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, '"<tenant>/<network>"'),
+  network: z.string().regex(NETWORK_REF_RE, '"<tenant>/<network>"'),
   mac: Mac,
   ips: z.array(IpAddr).min(1).max(16),
   hostId: Name,

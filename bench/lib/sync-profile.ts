@@ -1,0 +1,109 @@
+// Full sync of N endpoints to a new light agent, sender and receiver in separate processes (as on two
+// lab hosts): the receiver's time from its mesh start until its registry holds them all. For profiling
+// the receiving side (run the receiver under --cpu-prof with RECV_NODE_ARGS) and for before/after
+// figures without the lab. Prints one JSON line per run.
+//   node --import tsx bench/lib/sync-profile.ts N [runs]
+//   RECV_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node --import tsx bench/lib/sync-profile.ts 100000 1
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Store } from '../../src/registry/store.js';
+import { Registry } from '../../src/registry/registry.js';
+import { Mesh } from '../../src/mesh/mesh.js';
+import { createCa, createHostCert } from '../../src/mesh/cert.js';
+import { seedIp, seedMac } from './seed.js';
+
+const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+const VTEP = { s: '10.9.0.1', r: '10.9.0.2' } as const;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+function mesh(root: string, id: 's' | 'r', registry: Registry, port: number, peerPort: number): Mesh {
+  const pki = join(root, 'pki');
+  return new Mesh({
+    hostId: id,
+    registry,
+    log: quiet,
+    tls: { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, `${id}.crt`)), key: readFileSync(join(pki, `${id}.key`)) },
+    config: { listen: `127.0.0.1:${port}`, peers: [{ hostId: id === 's' ? 'r' : 's', url: `wss://127.0.0.1:${peerPort}` }], reflector: false, keepaliveMs: 3000, holdMs: 9000, maxPayload: 4 * 1024 * 1024 },
+    backoff: { minMs: 50, maxMs: 500 },
+  });
+}
+
+async function receiver(root: string, n: number, port: number, peerPort: number): Promise<void> {
+  const dir = join(root, `r-${process.pid}`);
+  const t0 = performance.now();
+  const store = await Store.open({ path: dir, hostId: 'r' });
+  const registry = Registry.open({ store, hostId: 'r', vtep: VTEP.r, log: quiet });
+  const m = mesh(root, 'r', registry, port, peerPort);
+  await m.start();
+  const tStart = performance.now();
+  let tFirst = 0;
+  let changes = 0;
+  registry.on('change', (c) => {
+    changes++;
+    if (!tFirst && c.length) tFirst = performance.now();
+  });
+  while (registry.stats().endpoints.active < n) await new Promise((r) => setTimeout(r, 5));
+  const tHeld = performance.now();
+  await registry.settled();
+  const tDurable = performance.now();
+  const res = { ms: tHeld - tStart, durableMs: tDurable - tStart, firstChangeMs: tFirst - tStart, openMs: tStart - t0, changeEvents: changes };
+  await m.stop();
+  await registry.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  process.send!(res);
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.argv[2] ?? 100000);
+  const runs = Number(process.argv[3] ?? 3);
+  const root = mkdtempSync('/tmp/bumless-syncprof-');
+  try {
+    await createCa(join(root, 'pki'));
+    for (const id of ['s', 'r'] as const) await createHostCert(join(root, 'pki'), id, { ips: ['127.0.0.1', VTEP[id]] });
+    const store = await Store.open({ path: join(root, 's'), hostId: 's' });
+    const registry = Registry.open({ store, hostId: 's', vtep: VTEP.s, log: quiet });
+    await registry.createTenant({ name: 'big', quota: { networks: 64, endpoints: 1_000_000 } });
+    await registry.createNetwork({ tenant: 'big', name: 'net', vni: 4000, cidrs: ['10.64.0.0/10'] });
+    for (let s = 0; s < n; s += 5000) {
+      const batch = [];
+      for (let i = s; i < Math.min(n, s + 5000); i++) batch.push({ network: 'big/net', mac: seedMac(0xb6, i), ips: [seedIp([10, 65], i)], port: `s${i}` });
+      await registry.upsertLocalEndpoints(batch);
+    }
+    await registry.settled();
+    const sPort = await freePort();
+    const m = mesh(root, 's', registry, sPort, await freePort());
+    await m.start();
+    for (let i = 0; i < runs; i++) {
+      const rPort = await freePort();
+      const execArgv = ['--import', 'tsx', ...(process.env.RECV_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+      const child = fork(import.meta.filename, ['recv', root, String(n), String(rPort), String(sPort)], { execArgv });
+      const res = await new Promise<unknown>((resolve, reject) => {
+        child.once('message', resolve);
+        child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)));
+      });
+      await new Promise((r) => child.once('exit', r));
+      process.stdout.write(`${JSON.stringify({ endpoints: n, run: i + 1, ...(res as object) })}\n`);
+      // The sender keeps the old session's peer as stale; let it notice the close before the next run.
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await m.stop();
+    await registry.close();
+    await store.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'recv') await receiver(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]), Number(process.argv[6]));
+else await main();
