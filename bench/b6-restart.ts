@@ -2,7 +2,7 @@
 // restart h1's agent (lost pings, flows re-added, time until reconciled), then kill -9 h1's
 // ovs-vswitchd and bring it back with the lab's own recipe (time until the ping is answered again).
 import type { Bench, BenchContext } from './lib/context.js';
-import { agentStatus, call, until } from './lib/agents.js';
+import { agentStatus, call, until, type AgentSwitch } from './lib/agents.js';
 import { Ping, firstReplyAfter } from './lib/ping.js';
 import { OURS, figure, side } from './lib/report.js';
 import { CONTAINERS, bigScenario } from './lib/scenario.js';
@@ -20,6 +20,25 @@ export function flowDurations(dump: string): Map<string, number> {
     out.set(key, Number(d[1]));
   }
   return out;
+}
+
+type Reconcile = AgentSwitch['reconcile'];
+
+/**
+ * Flow mods the agent sent since it started: its own count, or (an agent without it) the sum of its
+ * only run's changes; a run with nothing to change is not counted and sends nothing.
+ */
+export function restartFlowMods(rc: Reconcile): number | null {
+  if (rc.flowModsSent !== undefined) return rc.flowModsSent;
+  if (rc.count === 0) return 0;
+  return rc.count === 1 ? (rc.lastAdded ?? 0) + (rc.lastModified ?? 0) + (rc.lastDeleted ?? 0) : null;
+}
+
+export function restartNote(rc: Reconcile): string {
+  const mods = restartFlowMods(rc);
+  const sent = mods === null ? 'flow mods sent unknown (the agent does not count them)' : `${mods.toLocaleString('en-US')} flow mods sent`;
+  if (rc.count === 0) return `${sent}; no reconcile run had anything to change (the dump matched the desired table)`;
+  return `${sent} in ${rc.count} reconcile run(s) that changed flows; the last added ${rc.lastAdded ?? 0}, modified ${rc.lastModified ?? 0}, deleted ${rc.lastDeleted ?? 0}`;
 }
 
 export const b6: Bench = {
@@ -60,9 +79,10 @@ export const b6: Bench = {
       if (was === undefined || d < elapsedS - 0.5) readded++;
     }
     const rc = after?.switch.reconcile;
-    const mods = (rc?.lastAdded ?? 0) + (rc?.lastModified ?? 0) + (rc?.lastDeleted ?? 0);
+    const mods = rc ? restartFlowMods(rc) : null;
     ctx.report(figure({ bench: 'B6', name: `agent kill -9 + restart, ${flows.toLocaleString('en-US')} flows: lost pings`, unit: 'pings', better: 'lower', ours: side(OURS, [r1.lost]), target: '0 lost', meets: (o) => o.median === 0, note: `${r1.transmitted} sent, ${r1.received} answered over ${(r1.transmitted / 100).toFixed(1)} s` }));
-    ctx.report(figure({ bench: 'B6', name: 'agent restart: flows re-added (OVS duration reset)', unit: 'flows', better: 'lower', ours: side(OURS, [readded]), target: '0 re-added unchanged flow', meets: (o) => o.median === 0, note: `agent after restart: ${rc?.count ?? '?'} reconcile run(s), last run added ${rc?.lastAdded ?? '?'}, modified ${rc?.lastModified ?? '?'}, deleted ${rc?.lastDeleted ?? '?'} (${mods} flow mods)` }));
+    ctx.report(figure({ bench: 'B6', name: 'agent restart: flows re-added (OVS duration reset)', unit: 'flows', better: 'lower', ours: side(OURS, [readded]), target: '0 re-added unchanged flow', meets: (o) => o.median === 0, note: rc ? `restarted agent: ${restartNote(rc)}` : 'the restarted agent\'s /v1/status did not answer' }));
+    ctx.report(figure({ bench: 'B6', name: 'agent restart: flow mods sent by the restarted agent', unit: 'flow mods', better: 'lower', ours: side(OURS, mods === null ? null : [mods], rc ? 'the agent does not count its flow mods (no reconcile.flowModsSent) and ran more than once' : 'the restarted agent\'s /v1/status did not answer'), target: '0', meets: (o) => o.median === 0, note: `its reconciler dumped the ${flows.toLocaleString('en-US')} installed flows and compared them with its desired table` }));
     ctx.report(figure({ bench: 'B6', name: 'agent restart: kill to reconciled (/readyz)', unit: 'ms', better: 'lower', ours: side(OURS, [reconciledMs]), note: 'includes Node start, store open, mesh resync and the flow dump of the switch' }));
 
     // ovs-vswitchd restart: kill -9, then the lab's recipe (ovs-start + bridges) brings it back.

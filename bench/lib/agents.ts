@@ -107,7 +107,7 @@ export async function hasForwardFlow(s: OpenFlowSession, mac: string): Promise<b
 /** The agent's switch counters from /v1/status. */
 export interface AgentSwitch {
   flows: { desired: number; installed: number };
-  reconcile: { count: number; lastAdded?: number; lastModified?: number; lastDeleted?: number };
+  reconcile: { count: number; flowModsSent?: number; lastAdded?: number; lastModified?: number; lastDeleted?: number };
 }
 
 export async function agentStatus(http: NsHttp, a: AgentHandle): Promise<{ ready: boolean; switch: AgentSwitch; registry: { endpoints: number } } | undefined> {

@@ -1,9 +1,10 @@
-// B5's parsers of Open vSwitch's userspace-datapath output (pmd-stats-show, dpctl/dump-flows,
-// coverage/show), on text captured from the lab's ovs-vswitchd 3.1 during an iperf3 stream.
+// B5 and B6: the parsers of Open vSwitch's userspace-datapath output (pmd-stats-show, dpctl/dump-flows,
+// coverage/show), on text captured from the lab's ovs-vswitchd 3.1 during an iperf3 stream; B6's flow mods of a restarted agent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCoverage, parseDpFlows, parsePmdStats, streamShapes } from '../../bench/b5-dataplane.js';
 import { maskShape } from '../../bench/lib/traffic.js';
+import { restartFlowMods, restartNote } from '../../bench/b6-restart.js';
 
 const PMD = `main thread:
   packets received: 73638
@@ -75,4 +76,17 @@ rev_flow_table             0.2/sec     0.017/sec        0.0003/sec   total: 3
   assert.equal(c.get('rev_flow_table'), 3);
   assert.equal(c.get('bridge_reconfigure'), 18);
   assert.equal(c.size, 2);
+});
+
+void test('B6: flow mods of the restarted agent from its status, with or without its own count', () => {
+  assert.equal(restartFlowMods({ count: 0, flowModsSent: 0 }), 0);
+  assert.equal(restartFlowMods({ count: 2, flowModsSent: 7, lastAdded: 1 }), 7);
+  // An agent without flowModsSent: no run with changes means nothing was sent; one run is all of it.
+  assert.equal(restartFlowMods({ count: 0 }), 0);
+  assert.equal(restartFlowMods({ count: 1, lastAdded: 3, lastModified: 1, lastDeleted: 2 }), 6);
+  assert.equal(restartFlowMods({ count: 2, lastAdded: 3 }), null);
+  assert.equal(restartNote({ count: 0, flowModsSent: 0 }), '0 flow mods sent; no reconcile run had anything to change (the dump matched the desired table)');
+  assert.equal(restartNote({ count: 1, flowModsSent: 1200, lastAdded: 1000, lastModified: 0, lastDeleted: 200 }), '1,200 flow mods sent in 1 reconcile run(s) that changed flows; the last added 1000, modified 0, deleted 200');
+  assert.match(restartNote({ count: 3 }), /^flow mods sent unknown/);
+  assert.doesNotMatch(restartNote({ count: 0 }), /\?/);
 });
