@@ -230,12 +230,20 @@ export function supersedes(a: ReplicatedRecord, b: ReplicatedRecord): boolean {
 }
 
 function bestEndpoint(candidates: EndpointRecord[]): EndpointRecord | undefined {
+  // The usual case (one host announces the MAC) without the copy and sort.
+  if (candidates.length <= 1) return candidates[0];
   // Serial order is not transitive over the whole 32-bit circle; a fixed fold order keeps the
   // choice identical on every node even then.
   const sorted = [...candidates].sort((a, b) => compareIpv4(a.value.vtep, b.value.vtep) || (a.value.hostId < b.value.hostId ? -1 : 1));
   let best: EndpointRecord | undefined;
   for (const c of sorted) if (!best || endpointBeats(c, best)) best = c;
   return best;
+}
+
+/** "<tenant>" of "<tenant>/<network>". */
+function tenantOfNetwork(network: string): string {
+  const i = network.indexOf('/');
+  return i < 0 ? network : network.slice(0, i);
 }
 
 function networkOfEpKey(epKey: string): string {
@@ -312,6 +320,11 @@ export class Registry {
   private readonly activeEps = new Map<string, ActiveEntry>();
   private readonly ipIndex = new Map<string, string>();
   private readonly epCountByTenant = new Map<string, number>();
+  // Counted as the maps change, so that stats() (GET /v1/status, polled during a sync) costs O(1)
+  // instead of two walks over 100,000 entries.
+  private activeLocal = 0;
+  private activeStale = 0;
+  private tombstoneCount = 0;
 
   private readonly vv: VersionVector;
   private readonly committedVv: VersionVector;
@@ -716,14 +729,9 @@ export class Registry {
   }
 
   stats(): RegistryStats {
-    let local = 0;
-    let stale = 0;
-    for (const { view } of this.activeEps.values()) {
-      if (view.hostId === this.hostId) local++;
-      if (view.stale) stale++;
-    }
-    let tombstones = 0;
-    for (const r of this.records.values()) if (r.deleted) tombstones++;
+    const local = this.activeLocal;
+    const stale = this.activeStale;
+    const tombstones = this.tombstoneCount;
     return {
       tenants: this.activeTenants.size,
       networks: this.activeNets.size,
@@ -1055,6 +1063,8 @@ export class Registry {
   }
 
   private index(r: ReplicatedRecord): void {
+    if (this.records.get(r.key)?.deleted) this.tombstoneCount--;
+    if (r.deleted) this.tombstoneCount++;
     this.records.set(r.key, r);
     if (r.kind === 'tenant') this.tenantRecs.set(r.value.name, r);
     else if (r.kind === 'network') this.netRecs.set(`${r.value.tenant}/${r.value.name}`, r);
@@ -1083,6 +1093,7 @@ export class Registry {
   }
 
   private removeRecord(tx: Tx, r: ReplicatedRecord): void {
+    if (this.records.get(r.key)?.deleted) this.tombstoneCount--;
     this.records.delete(r.key);
     tx.puts.delete(r.key);
     tx.removes.add(r.key);
@@ -1178,8 +1189,10 @@ export class Registry {
       if (winner) {
         next = { record: winner, view: { ...winner.value, stale } };
         this.activeEps.set(epKey, next);
+        if (winner.value.hostId === this.hostId) this.activeLocal++;
+        if (stale) this.activeStale++;
         for (const ip of winner.value.ips) this.ipIndex.set(`${winner.value.network}|${ip}`, epKey);
-        const t = winner.value.network.split('/')[0]!;
+        const t = tenantOfNetwork(winner.value.network);
         this.epCountByTenant.set(t, (this.epCountByTenant.get(t) ?? 0) + 1);
       }
       tx.events.push({ kind: 'endpoint', key: epKey, ...(prev ? { before: prev.view } : {}), ...(next ? { after: next.view } : {}) });
@@ -1195,11 +1208,13 @@ export class Registry {
 
   private unindexActive(epKey: string, prev: ActiveEntry): void {
     this.activeEps.delete(epKey);
+    if (prev.view.hostId === this.hostId) this.activeLocal--;
+    if (prev.view.stale) this.activeStale--;
     for (const ip of prev.record.value.ips) {
       const ik = `${prev.record.value.network}|${ip}`;
       if (this.ipIndex.get(ik) === epKey) this.ipIndex.delete(ik);
     }
-    const t = prev.record.value.network.split('/')[0]!;
+    const t = tenantOfNetwork(prev.record.value.network);
     this.epCountByTenant.set(t, (this.epCountByTenant.get(t) ?? 1) - 1);
   }
 
