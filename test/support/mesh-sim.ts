@@ -49,7 +49,11 @@ export interface Conn {
   sa: PeerSession;
   sb: PeerSession;
   open: boolean;
-  /** A side that closed: what it sent before still arrives (a WebSocket close follows the data), then the other side sees the close. */
+  /**
+   * A side that closed: what it sent before still arrives (a WebSocket close follows the data), then
+   * the other side sees the close. Until then the other side's frames still reach the closed side
+   * (ws delivers messages while CLOSING), which must drop them.
+   */
   closedBy?: string;
 }
 
@@ -122,7 +126,7 @@ export class SimNet {
     const mk = (self: string, peer: string, out: () => Pipe, direction: 'inbound' | 'outbound'): PeerSession => {
       const transport: Transport = {
         send: (text, done) => {
-          if (conn.open && conn.closedBy === undefined) out().frames.push(text);
+          if (conn.open && conn.closedBy !== self) out().frames.push(text);
           done();
         },
         bufferedAmount: () => 0,
@@ -174,15 +178,14 @@ export class SimNet {
   }
 
   /**
-   * One side closes (NOTIFICATION, collision, hold expiry): frames toward it are dropped, frames it
-   * sent before still reach the other side, which then sees the transport close.
+   * One side closes (NOTIFICATION, collision, hold expiry): frames it sent before still reach the
+   * other side, which then sees the transport close; until then, frames toward the closed side
+   * (sent before or after its close) may still be delivered to it, as a closing WebSocket does.
    */
   private closeFrom(conn: Conn, self: string): void {
     if (!conn.open || conn.closedBy !== undefined) return;
     conn.closedBy = self;
-    const toSelf = conn.a === self ? conn.ba : conn.ab;
     const fromSelf = conn.a === self ? conn.ab : conn.ba;
-    toSelf.frames.length = 0;
     if (!fromSelf.frames.length) this.cut(conn);
   }
 
