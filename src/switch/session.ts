@@ -950,10 +950,13 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
             break;
           }
         }
+        // An error seen in time saves the switch the commit (and keeps the bundle all-or-nothing; one that
+        // arrives after the COMMIT was written still makes the result uncommitted).
         const aborted = sent < end || range.errors.length > 0;
-        const commit = aborted
-          ? open.then((ok) => (ok ? this.#bundleControl(bundleId, 'DISCARD_REQUEST', [], timeoutMs) : false)).then(() => false)
-          : this.#bundleControl(bundleId, 'COMMIT_REQUEST', range.errors, timeoutMs);
+        let commit: Promise<boolean>;
+        if (!aborted) commit = this.#bundleControl(bundleId, 'COMMIT_REQUEST', range.errors, timeoutMs);
+        else if (await open) commit = this.#bundleControl(bundleId, 'DISCARD_REQUEST', [], timeoutMs).then(() => false);
+        else commit = Promise.resolve(false);
         previous = Promise.all([open, commit]).then(([o, c]) => ({
           bundleId, messages: end - start, errors: range.errors, committed: o && c && range.errors.length === 0, start, end,
         }));
