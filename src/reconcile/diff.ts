@@ -50,12 +50,13 @@ export function diffTables(desired: FlowTable, installed: FlowTable, generation:
     let cookie = stamped.get(e.flow.cookie);
     if (cookie === undefined) stamped.set(e.flow.cookie, (cookie = withGeneration(e.flow.cookie, generation)));
     if (cookie === e.flow.cookie) return e;
-    // Same identity, instructions and cookie data: only the generation bits differ.
-    return { key: e.key, flow: { ...e.flow, cookie }, ikey: e.ikey, cdata: e.cdata };
+    // Same identity, instructions and cookie data: only the generation bits differ. Fields spelled
+    // out: a literal is several times cheaper than a spread over 100,000 flows.
+    const f = e.flow;
+    return { key: e.key, flow: { tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie }, ikey: e.ikey, cdata: e.cdata };
   };
 
-  const visit = (key: string): void => {
-    const want = desired.get(key);
+  const visit = (key: string, want = desired.get(key)): void => {
     const have = installed.get(key);
     if (want === undefined) {
       if (have !== undefined) {
@@ -84,12 +85,13 @@ export function diffTables(desired: FlowTable, installed: FlowTable, generation:
   };
 
   if (keys === undefined) {
-    for (const k of desired.keys()) visit(k);
-    for (const k of installed.keys()) if (!desired.has(k)) visit(k);
+    for (const e of desired.values()) visit(e.key, e);
+    if (installed.size > 0) for (const k of installed.keys()) if (!desired.has(k)) visit(k);
   } else {
     for (const k of new Set(keys)) visit(k);
   }
-  return { changes: [...adds, ...mods, ...dels], summary };
+  // A first programming is all adds: no 100,000-element copy for it.
+  return { changes: mods.length === 0 && dels.length === 0 ? adds : [...adds, ...mods, ...dels], summary };
 }
 
 /** Applies confirmed changes to the installed table. */

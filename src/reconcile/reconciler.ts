@@ -154,6 +154,12 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   setDesired(flows: Iterable<DesiredFlow>): void {
     this.#desiredKnown = true;
     const next = FlowTable.from(flows);
+    // Every identity is compared on the next run anyway (first set, or after a dump).
+    if (this.#dirty === 'all') {
+      this.#desired = next;
+      this.#markDirty([]);
+      return;
+    }
     // Only identities whose desired form changed need a look; the rest were compared before.
     const changed: string[] = [];
     for (const e of next) {
@@ -340,7 +346,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     }
     const gen = nextGeneration(this.#generation);
     const diff = diffTables(this.#desired, this.#installed, gen, full ? undefined : dirty);
-    const changes = diff.changes.filter((c) => !this.#isSetAside(c));
+    const changes = this.#rejected.size === 0 ? diff.changes : diff.changes.filter((c) => !this.#isSetAside(c));
     if (changes.length === 0) return true;
     this.#generation = gen;
 
