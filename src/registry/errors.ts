@@ -1,8 +1,9 @@
 // Typed registry errors with stable codes; the REST API maps them to status codes
-// (validation -> 400, not-found -> 404, conflict/frozen -> 409, quota -> 403/429 as it decides).
+// (validation -> 400, not-found -> 404, conflict/frozen -> 409, quota -> 403/429 as it decides,
+// store-failed -> 503).
 import type { Endpoint } from './model.js';
 
-export type RegistryErrorCode = 'validation' | 'not-found' | 'conflict' | 'frozen' | 'quota' | 'clock-skew';
+export type RegistryErrorCode = 'validation' | 'not-found' | 'conflict' | 'frozen' | 'quota' | 'clock-skew' | 'store-failed';
 
 export class RegistryError extends Error {
   constructor(
@@ -83,5 +84,28 @@ export class ClockSkewError extends RegistryError {
       `record ${key} from origin "${origin}" (via "${peer}") is ${aheadMs} ms ahead of this agent's clock, more than registry.maxClockSkewMs (${maxSkewMs} ms); synchronise the hosts' clocks (NTP) and the peer reconnects`,
     );
     this.name = 'ClockSkewError';
+  }
+}
+
+/**
+ * A durable write of the registry failed (disk full, I/O error). After that the registry is failed
+ * for good until the agent restarts (docs/mesh-protocol.md, section 13): what is in memory may hold
+ * writes that never reached the disk, so nothing more is committed or announced. The write that
+ * failed and every later one reject with this error; reads keep answering from memory.
+ */
+export class RegistryStoreFailedError extends RegistryError {
+  constructor(
+    /** The store's own error text (lmdb's), as first seen. */
+    readonly storeError: string,
+    /** The registry's data directory. */
+    readonly dataDir: string,
+    /** When the failure was first seen (ISO 8601). */
+    readonly since: string,
+  ) {
+    super(
+      'store-failed',
+      `the registry store in ${dataDir} failed to commit a write (${storeError}) and refuses every write since ${since}; free space or fix the disk, then restart the agent (it reloads what is durable and resyncs the rest from its peers)`,
+    );
+    this.name = 'RegistryStoreFailedError';
   }
 }

@@ -14,6 +14,7 @@
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { mkdirSync } from 'node:fs';
+import { RegistryStoreFailedError } from './errors.js';
 import type { Hlc, ReplicatedRecord, VersionVector } from './model.js';
 import { Endpoint, Network, Tenant, TenantToken, endpointRecordKey, networkRecordKey, tenantRecordKey, tokenRecordKey } from './model.js';
 
@@ -147,6 +148,40 @@ export interface StoreOpenOptions {
   /** This host's id: migrations stamp converted records with it. */
   hostId: string;
   now?: () => number;
+  /** Test seam for failed commits; production code never sets it. */
+  faults?: StoreFaults;
+}
+
+/** Test seam: makes a commit fail the way a failed lmdb commit (disk full, I/O error) does. */
+export interface StoreFaults {
+  /**
+   * Called inside a commit's lmdb transaction before anything is written, with the batches it
+   * holds; an exception aborts the transaction, so none of them is written.
+   */
+  beforeCommit?(batches: readonly CommitBatch[]): void;
+}
+
+interface QueuedCommit {
+  batch: CommitBatch;
+  resolve: () => void;
+  reject: (err: RegistryStoreFailedError) => void;
+}
+
+/** lmdb reports a failed commit as "Commit failed" and puts the cause in a promise beside it. */
+async function storeErrorText(err: unknown): Promise<string> {
+  if (!(err instanceof Error)) return String(err);
+  const commitError = (err as Error & { commitError?: unknown }).commitError;
+  if (commitError instanceof Promise) {
+    const cause = await Promise.race([
+      commitError.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 200).unref()),
+    ]);
+    if (cause instanceof Error) return `${err.message}: ${cause.message}`;
+  }
+  return err.message;
 }
 
 export class Store {
@@ -155,11 +190,16 @@ export class Store {
   private readonly metaDb: Database<unknown, string>;
   private readonly kvs = new Map<string, KvSpace<unknown>>();
   private closed = false;
+  private queued: QueuedCommit[] = [];
+  private writing = false;
+  private failure: RegistryStoreFailedError | undefined;
 
   private constructor(
     private readonly root: RootDatabase,
     readonly path: string,
     readonly migratedFrom: number,
+    private readonly now: () => number,
+    private readonly faults: StoreFaults | undefined,
   ) {
     this.records = root.openDB<ReplicatedRecord, string>({ name: 'records' });
     this.vvDb = root.openDB<number, string>({ name: 'vv' });
@@ -189,7 +229,7 @@ export class Store {
       });
     }
     await root.flushed;
-    return new Store(root, opts.path, from);
+    return new Store(root, opts.path, from, opts.now ?? Date.now, opts.faults);
   }
 
   schemaVersion(): number {
@@ -214,16 +254,57 @@ export class Store {
     return this.metaDb.get(key) as T | undefined;
   }
 
-  /** Writes the batch in one transaction and resolves once it is fsynced (durable). */
-  async commit(batch: CommitBatch): Promise<void> {
+  /**
+   * Writes the batch in one transaction and resolves once it is fsynced (durable). Batches are
+   * group-committed one lmdb transaction at a time, in call order: those that arrive while one
+   * transaction is written go together into the next. Fail-stop: once a transaction fails, nothing
+   * more is written; its batches, the queued ones and every later one reject with the same
+   * RegistryStoreFailedError. (lmdb alone would go on committing transactions queued behind a
+   * failed one, and a later batch may carry a version vector that covers the failed batch's records.)
+   */
+  commit(batch: CommitBatch): Promise<void> {
     this.assertOpen();
-    await this.root.transaction(() => {
-      for (const r of batch.put ?? []) void this.records.put(r.key, r);
-      for (const k of batch.remove ?? []) void this.records.remove(k);
-      for (const [origin, c] of Object.entries(batch.vv ?? {})) void this.vvDb.put(origin, c);
-      for (const [k, v] of Object.entries(batch.meta ?? {})) void (v === undefined ? this.metaDb.remove(k) : this.metaDb.put(k, v));
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ batch, resolve, reject });
+      if (!this.writing) void this.writeQueued();
     });
-    await this.root.flushed;
+  }
+
+  /** The failure that stopped this store's writes, if any. */
+  failed(): RegistryStoreFailedError | undefined {
+    return this.failure;
+  }
+
+  private async writeQueued(): Promise<void> {
+    this.writing = true;
+    let group: QueuedCommit[] = [];
+    try {
+      // lmdb runs the callback when it starts the transaction (a later turn), so every batch queued
+      // until then goes in; as a child transaction, an exception aborts all of it.
+      await this.root.childTransaction(() => {
+        group = this.queued.splice(0);
+        const batches = group.map((q) => q.batch);
+        this.faults?.beforeCommit?.(batches);
+        for (const b of batches) this.write(b);
+      });
+      await this.root.flushed;
+    } catch (err) {
+      const text = await storeErrorText(err);
+      this.failure ??= new RegistryStoreFailedError(text, this.path, new Date(this.now()).toISOString());
+      for (const q of [...group, ...this.queued.splice(0)]) q.reject(this.failure);
+      return;
+    }
+    for (const q of group) q.resolve();
+    this.writing = false;
+    if (this.queued.length) void this.writeQueued();
+  }
+
+  private write(batch: CommitBatch): void {
+    for (const r of batch.put ?? []) void this.records.put(r.key, r);
+    for (const k of batch.remove ?? []) void this.records.remove(k);
+    for (const [origin, c] of Object.entries(batch.vv ?? {})) void this.vvDb.put(origin, c);
+    for (const [k, v] of Object.entries(batch.meta ?? {})) void (v === undefined ? this.metaDb.remove(k) : this.metaDb.put(k, v));
   }
 
   /** A named durable keyspace; its writes are fsynced before they resolve, like commit(). */
@@ -235,12 +316,12 @@ export class Store {
     const space: KvSpace<T> = {
       get: (key) => db.get(key),
       put: async (key, value) => {
-        this.assertOpen();
+        this.assertWritable();
         await db.put(key, value);
         await this.root.flushed;
       },
       delete: async (key) => {
-        this.assertOpen();
+        this.assertWritable();
         if (db.get(key) === undefined) return false;
         await db.remove(key);
         await this.root.flushed;
@@ -263,5 +344,10 @@ export class Store {
 
   private assertOpen(): void {
     if (this.closed) throw new StoreError('the registry store is closed');
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.failure) throw this.failure;
   }
 }
