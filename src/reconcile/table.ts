@@ -36,7 +36,9 @@ const entryCache = new WeakMap<Flow, TableEntry>();
 export function makeEntry(flow: Flow, key?: string): TableEntry {
   const cached = entryCache.get(flow);
   if (cached && (key === undefined || cached.key === key)) return cached;
-  const e = { key: key ?? flowKey(flow.tableId, flow.priority, flow.match), flow, ikey: cachedInstructionsKey(flow.instructions), cdata: cookieData(flow.cookie) };
+  // A bigint is a heap object: the pipeline's cookies carry no generation, so their data is the cookie itself.
+  const data = cookieData(flow.cookie);
+  const e = { key: key ?? flowKey(flow.tableId, flow.priority, flow.match), flow, ikey: cachedInstructionsKey(flow.instructions), cdata: data === flow.cookie ? flow.cookie : data };
   entryCache.set(flow, e);
   return e;
 }
