@@ -353,7 +353,9 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     let bundles = 0;
     if (this.#sw.streamBundles) {
       // Streamed: the switch works on the first flow mods while the rest are still being encoded, and
-      // only the last commit and its barrier are waited for (OpenFlowSession.streamBundles).
+      // only the last commit and its barrier are waited for (OpenFlowSession.streamBundles). Bundles
+      // even for an empty table: plain flow mods were measured to cost ovs-vswitchd as much or more
+      // (docs/agent.md, "How flows reach the switch"), and lose the all-or-nothing commit.
       const list: FlowModList = {
         length: changes.length,
         command: (i) => COMMAND[changes[i]!.op],
