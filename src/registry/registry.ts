@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { ClockSkewError, ConflictError, FrozenError, NotFoundError, QuotaError, ValidationError } from './errors.js';
+import { ClockSkewError, ConflictError, FrozenError, NotFoundError, QuotaError, RegistryStoreFailedError, ValidationError } from './errors.js';
 import { HybridClock, compareHlc, systemClock } from './hlc.js';
 import type { Clock } from './hlc.js';
 import { compareIpv4, ipInCidr } from './ip.js';
@@ -67,7 +67,7 @@ export interface ReplicateBatch {
 
 export interface Alarm {
   id: string;
-  kind: 'duplicate-mac' | 'vni-conflict';
+  kind: 'duplicate-mac' | 'vni-conflict' | 'store-failed';
   key: string;
   since: string;
   message: string;
@@ -343,6 +343,8 @@ export class Registry {
   private sweepTimer: unknown;
   private sweepAt = Infinity;
   private closed = false;
+  /** Set by the first failed commit: from then on nothing is committed or announced (fail-stop). */
+  private storeFailed: RegistryStoreFailedError | undefined;
 
   private constructor(opts: RegistryOptions) {
     this.store = opts.store;
@@ -367,6 +369,8 @@ export class Registry {
     let last: Hlc | undefined = this.store.getMeta<Hlc>('hlc');
     for (const r of this.store.loadRecords()) {
       this.index(r);
+      // Numbering continues after every durable record of ours, even one the stored vector missed.
+      if (r.origin === this.hostId && r.counter > (this.vv[this.hostId] ?? 0)) this.vv[this.hostId] = this.committedVv[this.hostId] = r.counter;
       if (!last || compareHlc(r.hlc, last) > 0) last = r.hlc;
     }
     this.hlc = new HybridClock(this.hostId, this.clock, last ? { ...last, node: this.hostId } : undefined);
@@ -397,14 +401,29 @@ export class Registry {
   on(event: 'change', fn: (changes: RegistryChange[]) => void): this;
   on(event: 'replicate', fn: (batch: ReplicateBatch) => void): this;
   on(event: 'alarm', fn: (alarm: Alarm) => void): this;
+  /** The store failed a commit; emitted once (see storeFailure()). */
+  on(event: 'failed', fn: (err: RegistryStoreFailedError) => void): this;
   on(event: string, fn: (arg: never) => void): this {
     this.emitter.on(event, fn as (...args: unknown[]) => void);
     return this;
   }
 
-  off(event: 'change' | 'replicate' | 'alarm', fn: (arg: never) => void): this {
+  off(event: 'change' | 'replicate' | 'alarm' | 'failed', fn: (arg: never) => void): this {
     this.emitter.off(event, fn as (...args: unknown[]) => void);
     return this;
+  }
+
+  /**
+   * Why this registry refuses writes: a commit failed (disk full, I/O error), so memory may hold
+   * writes that are not durable. Until the agent restarts, writes reject with this error, nothing
+   * more is committed or announced, and reads answer from memory.
+   */
+  storeFailure(): RegistryStoreFailedError | undefined {
+    return this.storeFailed;
+  }
+
+  private assertWritable(): void {
+    if (this.storeFailed) throw this.storeFailed;
   }
 
   /** Resolves when every mutation issued so far is committed and its events emitted. */
@@ -435,6 +454,7 @@ export class Registry {
   }
 
   async deleteTenant(name: string): Promise<void> {
+    this.assertWritable();
     const cur = this.activeTenants.get(name);
     if (!cur) throw new NotFoundError('tenant', name);
     const nets = [...this.netRecs.values()].filter((n) => !n.deleted && n.value.tenant === name);
@@ -572,6 +592,7 @@ export class Registry {
 
   /** Bulk form: validates all inputs first, then writes them in one transaction. */
   async upsertLocalEndpoints(inputs: EndpointInput[]): Promise<Array<{ endpoint: Endpoint; created: boolean }>> {
+    this.assertWritable();
     const tx = this.begin();
     const results: Array<{ endpoint: Endpoint; created: boolean }> = [];
     const claimed = new Map<string, string>();
@@ -749,6 +770,16 @@ export class Registry {
 
   alarms(): Alarm[] {
     const out: Alarm[] = [];
+    if (this.storeFailed) {
+      out.push({
+        id: 'store-failed',
+        kind: 'store-failed',
+        key: this.storeFailed.dataDir,
+        since: this.storeFailed.since,
+        raisedBy: this.hostId,
+        message: this.storeFailed.message,
+      });
+    }
     for (const [k, f] of this.frozen) {
       out.push({
         id: `duplicate-mac:${k}`,
@@ -775,6 +806,7 @@ export class Registry {
 
   /** Clears a duplicate-MAC alarm: the MAC is unfrozen and best-path selection resumes. */
   async clearAlarm(id: string): Promise<void> {
+    this.assertWritable();
     const m = /^duplicate-mac:(.+)$/.exec(id);
     if (!m?.[1] || !this.frozen.has(m[1])) {
       if (id.startsWith('vni-conflict:')) throw new ConflictError(`alarm "${id}" clears itself once the network is deleted or the older one is gone`);
@@ -823,9 +855,13 @@ export class Registry {
   /**
    * Everything a peer with version vector `peerVv` is missing, from committed state only. When the
    * peer is behind a tombstone that was already collected (`full`), every record is sent and the
-   * peer prunes what it holds but we do not (pruneAfterFullSync).
+   * peer prunes what it holds but we do not (pruneAfterFullSync). Throws RegistryStoreFailedError
+   * once the store failed.
    */
   changesSince(peerVv: VersionVector): { records: ReplicatedRecord[]; vv: VersionVector; full: boolean; gcFloor: VersionVector } {
+    // A failed registry syncs no peer: memory holds the failed writes in place of the durable
+    // versions of their keys, and a snapshot could neither send nor leave them out soundly.
+    this.assertWritable();
     const full = Object.entries(this.gcFloor).some(([o, c]) => (peerVv[o] ?? 0) < c);
     const records: ReplicatedRecord[] = [];
     for (const r of this.records.values()) {
@@ -841,6 +877,7 @@ export class Registry {
    * merged into our vector after the records.
    */
   async applyRemote(records: ReplicatedRecord[], fromPeer: string, vouched?: VersionVector): Promise<{ applied: number; rejected: number }> {
+    this.assertWritable();
     // Checked before anything is applied, so a refused batch leaves no trace (and its vouched vector
     // is not merged): the peer resends it on a later session, once the clocks agree.
     for (const r of records) {
@@ -902,6 +939,7 @@ export class Registry {
    * the floor must get a full sync from us as well.
    */
   async pruneAfterFullSync(received: ReadonlyMap<string, string>, senderVv: VersionVector, senderGcFloor: VersionVector = {}): Promise<number> {
+    this.assertWritable();
     const tx = this.begin();
     const floor = { ...this.gcFloor };
     let raised = false;
@@ -965,7 +1003,9 @@ export class Registry {
    * collects tombstones past their lifetime. Runs on its own timer; tests call it directly.
    */
   async sweep(): Promise<void> {
-    if (this.closed) return;
+    // A failed registry withdraws nothing: our own disk failure is no reason to take a peer's
+    // endpoints out of the data plane (its sessions closed because of us), and collection writes.
+    if (this.closed || this.storeFailed) return;
     const now = this.clock.now();
     const tx = this.begin();
     for (const [h, since] of this.staleHosts) {
@@ -1053,6 +1093,7 @@ export class Registry {
   }
 
   private async writeLocal(partial: Omit<ReplicatedRecord, 'origin' | 'counter' | 'hlc' | 'created'> & { created?: Hlc }): Promise<void> {
+    this.assertWritable();
     const tx = this.begin();
     this.putRecord(tx, this.stampLocal(partial));
     await this.finish(tx);
@@ -1236,10 +1277,11 @@ export class Registry {
     this.recomputeTouched(tx);
     const puts = [...tx.puts.values()];
     const removes = [...tx.removes];
+    const needsCommit = puts.length > 0 || removes.length > 0 || Object.keys(tx.vv).length > 0 || Object.keys(tx.meta).length > 0;
+    if (needsCommit && this.storeFailed) return Promise.reject(this.storeFailed);
     for (const r of puts) this.pending.set(r.key, (this.pending.get(r.key) ?? 0) + 1);
     const vvAfter = { ...this.vv };
     const batch: CommitBatch = { put: puts, remove: removes, vv: tx.vv, meta: { ...tx.meta, hlc: this.hlc.last() } };
-    const needsCommit = puts.length > 0 || removes.length > 0 || Object.keys(tx.vv).length > 0 || Object.keys(tx.meta).length > 0;
     const commit = needsCommit ? this.store.commit(batch) : Promise.resolve();
     const events = tx.events;
     const done = this.chain.then(
@@ -1248,6 +1290,14 @@ export class Registry {
     ).then(
       () => {
         for (const r of puts) this.unpend(r.key);
+        if (this.storeFailed) {
+          // Fail-stop: vvAfter may hold counters of the failed commit, so the committed vector stays
+          // where it was. Only a transaction without writes gets here (stale marks): its view
+          // changes still reach the pipeline.
+          this.readyEvents.push(...events);
+          this.scheduleEmit();
+          return;
+        }
         for (const [o, c] of Object.entries(vvAfter)) if (c > (this.committedVv[o] ?? 0)) this.committedVv[o] = c;
         this.readyEvents.push(...events);
         if (puts.length) {
@@ -1258,7 +1308,14 @@ export class Registry {
       },
       (err: unknown) => {
         for (const r of puts) this.unpend(r.key);
-        this.log.error({ err }, 'registry commit failed');
+        if (!(err instanceof RegistryStoreFailedError)) this.log.error({ err }, 'registry commit failed');
+        else if (!this.storeFailed) {
+          this.storeFailed = err;
+          this.log.error({ dataDir: err.dataDir, storeError: err.storeError }, err.message);
+          this.emitter.emit('failed', err);
+          const alarm = this.alarms().find((a) => a.kind === 'store-failed');
+          if (alarm) this.emitter.emit('alarm', alarm);
+        }
         throw err;
       },
     );
