@@ -293,8 +293,9 @@ void test('an initial sync of 100,000 endpoints goes out in frames under the def
   assert.ok(largest <= maxPayload, `largest frame ${largest} bytes`);
   assert.equal(records, 100_002, 'tenant, network and every endpoint');
   assert.equal((JSON.parse(h.sent.at(-1)!) as { type: string }).type, 'eor');
-  // About 35 MB in all; with 4 MiB frames the 2,000-record cap cuts first (the byte cut is tested above).
-  assert.ok(updates.every((f) => (JSON.parse(f) as { records: unknown[] }).records.length <= 2000));
+  // About 35 MB in all; with 4 MiB frames the 10,000-record cap cuts first (the byte cut is tested above).
+  assert.ok(updates.every((f) => (JSON.parse(f) as { records: unknown[] }).records.length <= 10_000));
+  assert.equal(updates.length, 11, 'tenant, network and 100,000 endpoints in 10,000-record frames');
   t.diagnostic(`${updates.length} frames, largest ${largest} bytes`);
 });
 
