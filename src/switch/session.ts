@@ -151,8 +151,8 @@ interface XidRange {
   errors: OfpErrorRecord[];
 }
 
-/** Initial size of one socket write's buffer when streaming flow mods (it grows if a batch needs more). */
-const STREAM_BATCH_BYTES = 64 * 1024;
+/** Bytes reserved per flow mod of a streamed batch (the pipeline's are 150-300 bytes; the buffer grows if needed). */
+const STREAM_BYTES_PER_MOD = 256;
 
 interface Pending {
   msg: OFMessage;
@@ -1008,7 +1008,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
       if (abort()) return i;
       const stream = this.#requireStream('a bundle');
       // A new buffer per write: the socket may keep a batch queued while the next one is encoded.
-      const w = new Writer(STREAM_BATCH_BYTES);
+      const w = new Writer(Math.min(end - i, this.#o.writeBatch) * STREAM_BYTES_PER_MOD);
       const stop = Math.min(end, i + this.#o.writeBatch);
       let failed = false;
       for (; i < stop; i++) {
