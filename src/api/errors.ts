@@ -48,7 +48,8 @@ export function validationError(where: string, error: z.ZodError): ApiError {
 /**
  * Errors from the registry and other ports, recognised by name so the API needs no import of their classes:
  * ConflictError -> 409 (with `holder` when given), FrozenError -> 409, NotFoundError -> 404,
- * ValidationError -> 400 (with its issues' field paths), QuotaError -> 403. Anything else is not the client's fault.
+ * ValidationError -> 400 (with its issues' field paths), QuotaError -> 403, RegistryStoreFailedError -> 503
+ * (store_failed). Anything else is not the client's fault.
  */
 export function fromPortError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
@@ -72,6 +73,9 @@ export function fromPortError(err: unknown): ApiError | undefined {
     }
     case 'QuotaError':
       return new ApiError(403, 'quota_exceeded', e.message);
+    case 'RegistryStoreFailedError':
+      // The agent's disk failed a commit: no write is taken until the operator fixes it and restarts.
+      return new ApiError(503, 'store_failed', e.message);
     default:
       return undefined;
   }

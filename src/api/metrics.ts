@@ -149,6 +149,9 @@ export function renderMetrics(m: MetricsInput): string {
     .family('bumless_duplicate_mac_alarms', 'gauge', 'endpoints frozen by duplicate-MAC detection', [
       { value: m.alarms.filter((a) => a.kind === 'duplicate-mac').length },
     ])
+    .family('bumless_registry_store_failed', 'gauge', '1 when the registry store failed a commit: writes refused until the agent restarts', [
+      { value: m.alarms.some((a) => a.kind === 'store-failed') ? 1 : 0 },
+    ])
     .family('bumless_alarms', 'gauge', 'active alarms of any kind', [{ value: m.alarms.length }])
     .histogram(
       'bumless_registration_to_installed_seconds',

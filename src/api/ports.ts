@@ -92,6 +92,11 @@ export interface RegistryPort {
   alarms(): MaybePromise<Alarm[]>;
   /** Clears an alarm by id (a duplicate-MAC alarm unfreezes the MAC); NotFoundError for an unknown id. */
   clearAlarm?(id: string): MaybePromise<void>;
+  /**
+   * Set when the registry's store failed a commit (disk full, I/O error): the error's message. Until
+   * the agent restarts, writes fail with RegistryStoreFailedError and the agent is not ready.
+   */
+  storeFailure?(): MaybePromise<string | undefined>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ export function registryPort(r: Registry): RegistryPort {
     },
     alarms: () => r.alarms().map((a) => ({ id: a.id, kind: a.kind, subject: a.key, message: a.message, since: a.since, raisedBy: a.raisedBy })),
     clearAlarm: (id) => r.clearAlarm(id),
+    storeFailure: () => r.storeFailure()?.message,
   };
 }
 

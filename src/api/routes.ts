@@ -174,11 +174,12 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
       handler: () => Promise.resolve({ status: 200, body: { status: 'ok' } }),
     }),
     route({
-      method: 'GET', path: '/readyz', operationId: 'ready', summary: 'Readiness: switch connected and flows reconciled', tag: 'health', access: 'none',
-      responses: { 200: json('ready', S.Ready), 503: json('not ready yet', S.Ready) },
+      method: 'GET', path: '/readyz', operationId: 'ready', summary: 'Readiness: switch connected, flows reconciled, registry store writable', tag: 'health', access: 'none',
+      responses: { 200: json('ready', S.Ready), 503: json('not ready (yet, or until a restart when `reason` says the registry store failed)', S.Ready) },
       handler: async () => {
-        const ready = d.status ? await d.status.ready() : true;
-        return { status: ready ? 200 : 503, body: { ready } };
+        const [switchReady, failure] = await Promise.all([d.status ? d.status.ready() : true, registry.storeFailure?.()]);
+        const ready = switchReady && failure === undefined;
+        return { status: ready ? 200 : 503, body: { ready, ...(failure !== undefined ? { reason: failure } : {}) } };
       },
     }),
     route({
@@ -424,13 +425,15 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
       method: 'GET', path: '/v1/status', operationId: 'status', summary: 'Switch connection, flows, peers, registry counts, BUM counters, alarms (admin)', tag: 'status', access: 'admin',
       responses: { 200: json('status', S.Status), ...common, ...forbidden },
       handler: async () => {
-        const [ready, sw, peers, registryStats, alarms] = await Promise.all([
+        const [switchReady, sw, peers, registryStats, alarms, failure] = await Promise.all([
           d.status ? d.status.ready() : false,
           d.status?.status(),
           d.mesh?.peers(),
           registry.stats(),
           registry.alarms(),
+          registry.storeFailure?.(),
         ]);
+        const ready = switchReady && failure === undefined;
         return {
           status: 200,
           body: { ...(d.hostId ? { hostId: d.hostId } : {}), ready, switch: sw ?? null, peers: peers ?? [], registry: registryStats, alarms },

@@ -217,7 +217,7 @@ export const ErrorBody = z.object({
 
 export const Unconfirmed = z.object({ installed: z.literal(false), reason: z.string().optional() });
 export const Health = z.object({ status: z.literal('ok') });
-export const Ready = z.object({ ready: z.boolean() });
+export const Ready = z.object({ ready: z.boolean(), reason: z.string().optional() });
 export const WhoAmI = z.object({ role: z.enum(['admin', 'tenant']), tenant: z.string().optional(), tokenId: z.string() });
 
 export const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
