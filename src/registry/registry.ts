@@ -264,6 +264,12 @@ function parseInput<T extends z.ZodType>(schema: T, input: unknown, what: string
   return r.data;
 }
 
+/** Who holds a local port, as the registration checks see it (see localPortHolders). */
+interface PortHolders {
+  get(port: string): { key: string; view?: ActiveEndpoint } | undefined;
+  set(port: string, holder: { key: string; view?: ActiveEndpoint }): void;
+}
+
 interface Tx {
   puts: Map<string, ReplicatedRecord>;
   removes: Set<string>;
@@ -325,6 +331,13 @@ export class Registry {
   private activeLocal = 0;
   private activeStale = 0;
   private tombstoneCount = 0;
+  /**
+   * Port name -> key of this host's active endpoint on it, kept as activeEps changes (a registration
+   * checked its port against a map rebuilt from every local endpoint: O(local endpoints) per call).
+   * Ports held twice (only possible in data from before the one-port rule) keep the others here.
+   */
+  private readonly localPorts = new Map<string, string>();
+  private readonly localPortsExtra = new Map<string, Set<string>>();
 
   private readonly vv: VersionVector;
   private readonly committedVv: VersionVector;
@@ -596,7 +609,7 @@ export class Registry {
     const tx = this.begin();
     const results: Array<{ endpoint: Endpoint; created: boolean }> = [];
     const claimed = new Map<string, string>();
-    const portHolders = this.localPortHolders();
+    const portHolders = this.localPortHolders(new Map());
     const planned: Endpoint[] = [];
     for (const [i, raw] of inputs.entries()) {
       const e = parseInput(EndpointInput, raw, inputs.length > 1 ? `endpoint #${i}` : 'endpoint');
@@ -677,14 +690,42 @@ export class Registry {
     return results;
   }
 
-  /** Port name -> the active endpoint of this host on it (its key, and its view once committed). */
-  private localPortHolders(): Map<string, { key: string; view?: ActiveEndpoint }> {
-    const out = new Map<string, { key: string; view?: ActiveEndpoint }>();
-    for (const key of this.epKeysByHost.get(this.hostId) ?? []) {
-      const view = this.activeEps.get(key)?.view;
-      if (view && view.hostId === this.hostId) out.set(view.port, { key, view });
+  /**
+   * Port name -> the active endpoint of this host on it (its key, and its view once committed): the
+   * index, overlaid with the ports claimed earlier in the same batch (`claimed`).
+   */
+  private localPortHolders(claimed: Map<string, { key: string; view?: ActiveEndpoint }>): PortHolders {
+    return {
+      get: (port) => {
+        const c = claimed.get(port);
+        if (c !== undefined) return c;
+        const key = this.localPorts.get(port);
+        return key === undefined ? undefined : { key, view: this.activeEps.get(key)?.view };
+      },
+      set: (port, holder) => void claimed.set(port, holder),
+    };
+  }
+
+  private holdLocalPort(port: string, key: string): void {
+    const cur = this.localPorts.get(port);
+    if (cur === undefined || cur === key) {
+      this.localPorts.set(port, key);
+      return;
     }
-    return out;
+    let extra = this.localPortsExtra.get(port);
+    if (!extra) this.localPortsExtra.set(port, (extra = new Set()));
+    extra.add(key);
+  }
+
+  private releaseLocalPort(port: string, key: string): void {
+    const extra = this.localPortsExtra.get(port);
+    if (this.localPorts.get(port) === key) {
+      const next = extra?.values().next().value;
+      if (next === undefined) this.localPorts.delete(port);
+      else this.localPorts.set(port, next);
+      extra?.delete(next!);
+    } else extra?.delete(key);
+    if (extra && extra.size === 0) this.localPortsExtra.delete(port);
   }
 
   /**
@@ -693,7 +734,7 @@ export class Registry {
    * second one. Another tenant's holder is not named: its MAC and network are not the caller's to
    * see. Claims the port in `holders` for the rest of the batch.
    */
-  private checkLocalPort(e: { port: string }, epKey: string, tenant: string, holders: Map<string, { key: string; view?: ActiveEndpoint }>, index?: number): void {
+  private checkLocalPort(e: { port: string }, epKey: string, tenant: string, holders: PortHolders, index?: number): void {
     const where = index !== undefined ? { msg: `endpoint #${index}: `, path: `${index}.port` } : { msg: '', path: 'port' };
     const reserved = this.reservedPorts.get(e.port);
     if (reserved !== undefined) {
@@ -1230,7 +1271,10 @@ export class Registry {
       if (winner) {
         next = { record: winner, view: { ...winner.value, stale } };
         this.activeEps.set(epKey, next);
-        if (winner.value.hostId === this.hostId) this.activeLocal++;
+        if (winner.value.hostId === this.hostId) {
+          this.activeLocal++;
+          this.holdLocalPort(winner.value.port, epKey);
+        }
         if (stale) this.activeStale++;
         for (const ip of winner.value.ips) this.ipIndex.set(`${winner.value.network}|${ip}`, epKey);
         const t = tenantOfNetwork(winner.value.network);
@@ -1249,7 +1293,10 @@ export class Registry {
 
   private unindexActive(epKey: string, prev: ActiveEntry): void {
     this.activeEps.delete(epKey);
-    if (prev.view.hostId === this.hostId) this.activeLocal--;
+    if (prev.view.hostId === this.hostId) {
+      this.activeLocal--;
+      this.releaseLocalPort(prev.view.port, epKey);
+    }
     if (prev.view.stale) this.activeStale--;
     for (const ip of prev.record.value.ips) {
       const ik = `${prev.record.value.network}|${ip}`;

@@ -85,3 +85,34 @@ void test('stats() counts agree with a recount through every kind of change', as
   check(b, 'b after a restart');
   assert.equal(b.registry.stats().tombstones, before.tombstones);
 });
+
+void test('local ports: held while the endpoint is active here, free after a deletion, a move away or with a new port; held again after a restart', async (t) => {
+  const clock = new ManualClock();
+  const a = await openNode('a', '10.0.0.1', clock);
+  let b = await openNode('b', '10.0.0.2', clock);
+  t.after(async () => {
+    for (const n of [a, b]) {
+      await n.close().catch(() => {});
+      removeDir(n.dir);
+    }
+  });
+  await withNetwork(a.registry);
+  const reg = (n: TestNode, i: number, port: string) => n.registry.upsertLocalEndpoint({ network: 'acme/web', mac: mac(i), ips: [`10.10.10.${i + 10}`], port });
+  await a.registry.upsertLocalEndpoints([1, 2, 3].map((i) => ({ network: 'acme/web', mac: mac(i), ips: [`10.10.10.${i + 10}`], port: `p${i}` })));
+  await assert.rejects(reg(a, 9, 'p2'), (e: Error) => e.name === 'ConflictError' && /port p2 .* in use by endpoint acme\/web\/02:00:00:00:00:02/.test(e.message));
+  await assert.rejects(a.registry.upsertLocalEndpoints([{ network: 'acme/web', mac: mac(8), ips: ['10.10.10.80'], port: 'p8' }, { network: 'acme/web', mac: mac(9), ips: ['10.10.10.90'], port: 'p8' }]), /port p8/, 'claimed earlier in the same batch');
+  await a.registry.deleteLocalEndpoint('acme/web', mac(2));
+  await reg(a, 9, 'p2');
+  await reg(a, 3, 'p3b');
+  await reg(a, 10, 'p3');
+  // mac(1) moves to b: a withdraws its own announcement and its port p1 is free.
+  await sync(a, b);
+  await reg(b, 1, 'q1');
+  await sync(b, a);
+  assert.equal(a.registry.endpoint('acme/web', mac(1))?.hostId, 'b');
+  await reg(a, 11, 'p1');
+  await b.close();
+  b = await openNode('b', '10.0.0.2', clock, {}, b.dir);
+  await assert.rejects(reg(b, 12, 'q1'), /port q1/);
+  await reg(b, 12, 'q12');
+});
