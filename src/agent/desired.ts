@@ -106,14 +106,18 @@ export class DesiredState {
       const id = flowIdentity(f);
       const dup = next.get(id);
       // planNetwork output has unique identities; should one repeat, the merge rule decides here too.
-      if (!dup || better(f, dup)) next.set(id, f);
+      if (dup && !better(f, dup)) continue;
+      const e = old.get(id);
+      // Unchanged: keep the object the reconciler already holds (and its identity text as the key),
+      // so a recompute never leaves two copies of a flow and of the keys made from it.
+      if (e && sameFlowData(f, e)) next.set(flowIdentity(e), e);
+      else next.set(id, f);
     }
     const touch = (id: string): void => {
       if (!before.has(id)) before.set(id, this.#winner(id));
     };
     for (const [id, e] of old) {
-      const n = next.get(id);
-      if (n && sameFlowData(n, e)) continue;
+      if (next.get(id) === e) continue;
       touch(id);
       this.#disown(id, key);
     }
@@ -122,8 +126,7 @@ export class DesiredState {
     if (next.size === 0 && problems.length === 0 && key !== GLOBAL) this.#parts.delete(key);
     else this.#parts.set(key, { flows: next, problems });
     for (const [id, n] of next) {
-      const e = old.get(id);
-      if (e && sameFlowData(n, e)) continue;
+      if (old.get(id) === n) continue;
       touch(id);
       this.#own(id, key);
     }

@@ -53,21 +53,19 @@ export function networkKey(n: Pick<Network, 'tenant' | 'name'>): string {
   return `${n.tenant}/${n.name}`;
 }
 
-// Canonical match text per match array: sorting and merging need it several times per flow.
-// Flows are treated as immutable values once built, so the cache cannot go stale.
-const matchTextCache = new WeakMap<Match, string>();
-function cachedMatchText(match: Match): string {
-  let t = matchTextCache.get(match);
-  if (t === undefined) {
-    t = matchText(match);
-    matchTextCache.set(match, t);
-  }
-  return t;
-}
+// The identity per flow object: sorting, merging and the agent's desired state need it several times
+// per flow, and a caller that keeps a flow keeps its identity as a map key, so the text is made, and
+// held, once per flow. Flows are immutable values once built, so the cache cannot go stale.
+const identityCache = new WeakMap<object, string>();
 
 /** The reconciler's flow identity: table, priority and the canonical text of the match. */
 export function flowIdentity(f: Pick<DesiredFlow, 'tableId' | 'priority' | 'match'>): string {
-  return `${f.tableId}/${f.priority}/${cachedMatchText(f.match)}`;
+  let id = identityCache.get(f);
+  if (id === undefined) {
+    id = `${f.tableId}/${f.priority}/${matchText(f.match)}`;
+    identityCache.set(f, id);
+  }
+  return id;
 }
 
 const UNICAST_MAC = /^[0-9a-f][02468ace](:[0-9a-f]{2}){5}$/;
@@ -395,7 +393,8 @@ export function desiredFlows(input: PipelineInput): DesiredFlow[] {
 
 /** Deterministic order: table ascending, priority descending (lookup order), then match text. */
 export function sortFlows(flows: DesiredFlow[]): DesiredFlow[] {
-  const keyed = flows.map((f) => ({ f, m: cachedMatchText(f.match) }));
+  // Table and priority compare first, so the identities compare by their match text.
+  const keyed = flows.map((f) => ({ f, m: flowIdentity(f) }));
   keyed.sort((a, b) => a.f.tableId - b.f.tableId || b.f.priority - a.f.priority || (a.m < b.m ? -1 : a.m > b.m ? 1 : 0));
   return keyed.map((k) => k.f);
 }

@@ -95,4 +95,27 @@ void describe('agent desired table (per-network deltas)', () => {
     assert.equal(state.flows().length, before - gone.remove.length);
     assert.ok(gone.remove.every((f) => ((f.cookie >> 8n) & 0xffffffn) === 11n));
   });
+
+  void it('a recompute keeps the flow objects whose data did not change (the reconciler holds those)', () => {
+    const ctx: HostContext = { hostId: HOST(1), vtepIp: VTEP(1), tunnelOfport: 1, localPorts: new Map([['p1', 3]]) };
+    const a = network('a', 'net', 10);
+    const eps = [endpoint({ net: 'a/net', mac: MAC(1), ips: [IP(1)], host: 1, port: 'p1' }), endpoint({ net: 'a/net', mac: MAC(2), ips: [IP(2)], host: 2, port: 'x' })];
+    const state = new DesiredState(ctx);
+    state.update([{ key: 'a/net', network: a, endpoints: eps }]);
+    const first = new Map(state.flows().map((f) => [flowIdentity(f), f]));
+    const d = state.update([{ key: 'a/net', network: a, endpoints: [eps[0]!, { ...eps[1]!, vtep: VTEP(3) }] }]);
+    // The remote endpoint's unicast flow and the tunnel classification of the new VTEP.
+    assert.equal(d.upsert.length, 2);
+    let kept = 0;
+    for (const f of state.flows()) {
+      const id = flowIdentity(f);
+      if (d.upsert.some((u) => flowIdentity(u) === id)) assert.notEqual(f, first.get(id));
+      else {
+        assert.equal(f, first.get(id), `${id} is the same object`);
+        kept++;
+      }
+    }
+    // All but the unicast flow and the old VTEP's classification (removed).
+    assert.equal(kept, first.size - 2);
+  });
 });
