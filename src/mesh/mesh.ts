@@ -149,6 +149,8 @@ export class Mesh {
   private readonly viaReflector = new Map<string, Set<string>>();
   private reachable = new Set<string>();
   private stopped = false;
+  /** Why this agent syncs no more: its registry store failed a commit (fail-stop until a restart). */
+  private halted: string | undefined;
   private lastPeers: string | undefined;
 
   constructor(opts: MeshOptions) {
@@ -200,10 +202,32 @@ export class Mesh {
     });
     // Until a peer has resynchronised with us, what we hold about it is stale (graceful restart).
     for (const h of this.o.registry.knownHosts()) this.o.registry.markPeerStale(h);
+    this.o.registry.on('failed', (err) => this.halt(err.message));
+    const failure = this.o.registry.storeFailure();
+    if (failure) this.halt(failure.message);
     for (const d of this.dialers.values()) this.dial(d);
     const addr = server.address() as AddressInfo;
     this.log.info({ listen: `${addr.address}:${addr.port}`, peers: this.dialers.size, reflector: this.o.config.reflector }, 'mesh: listening');
     return { host: addr.address, port: addr.port };
+  }
+
+  /**
+   * The registry's store failed a commit (docs/mesh-protocol.md, section 13): until a restart this
+   * agent applies nothing and sends nothing more, so every session closes with a NOTIFICATION (peers
+   * keep our last good records as stale for their graceful-restart window), no peer is dialed and
+   * inbound connections are refused.
+   */
+  private halt(reason: string): void {
+    if (this.halted !== undefined || this.stopped) return;
+    this.halted = reason;
+    this.log.warn({ reason }, 'mesh: the registry store failed; closing every session until the agent is restarted');
+    for (const d of this.dialers.values()) {
+      if (d.timer !== undefined) this.timers.clearTimeout(d.timer);
+      d.timer = undefined;
+      d.lastError = reason;
+      d.session?.close('internal-error', reason);
+    }
+    for (const s of [...this.inbound, ...this.active.values()]) s.close('internal-error', reason);
   }
 
   async stop(): Promise<void> {
@@ -311,7 +335,7 @@ export class Mesh {
   }
 
   private acceptInbound(ws: WebSocket, socket: TLSSocket): void {
-    if (this.stopped) {
+    if (this.stopped || this.halted !== undefined) {
       ws.terminate();
       return;
     }
@@ -326,7 +350,7 @@ export class Mesh {
 
   private dial(d: Dialer): void {
     d.timer = undefined;
-    if (this.stopped || d.ws || this.active.has(d.hostId)) return;
+    if (this.stopped || this.halted !== undefined || d.ws || this.active.has(d.hostId)) return;
     const opts: ClientOptions = {
       ca: this.o.tls.ca,
       cert: this.o.tls.cert,
@@ -369,7 +393,7 @@ export class Mesh {
   }
 
   private scheduleDial(d: Dialer): void {
-    if (this.stopped || d.timer !== undefined || d.ws) return;
+    if (this.stopped || this.halted !== undefined || d.timer !== undefined || d.ws) return;
     const { minMs, maxMs } = this.o.backoff ?? { minMs: 250, maxMs: 10_000 };
     const delay = Math.min(maxMs, minMs * 2 ** Math.min(d.attempt, 16)) * (0.8 + 0.4 * this.random());
     d.attempt++;

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '../../src/registry/store.js';
+import type { StoreFaults } from '../../src/registry/store.js';
 import { Registry } from '../../src/registry/registry.js';
 import type { RegistryOptions } from '../../src/registry/registry.js';
 
@@ -38,8 +39,10 @@ export async function openNode(
   clock: { now(): number } = { now: () => Date.now() },
   extra: Partial<RegistryOptions> = {},
   dir = tempDir(),
+  /** A store whose commits can be made to fail (disk full, I/O error). */
+  faults?: StoreFaults,
 ): Promise<TestNode> {
-  const store = await Store.open({ path: dir, hostId, now: () => clock.now() });
+  const store = await Store.open({ path: dir, hostId, now: () => clock.now(), ...(faults ? { faults } : {}) });
   const registry = Registry.open({ store, hostId, vtep, clock, ...extra });
   return {
     hostId,

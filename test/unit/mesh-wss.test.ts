@@ -11,6 +11,8 @@ import type { MeshTls } from '../../src/mesh/mesh.js';
 import { createCa, createHostCert } from '../../src/mesh/cert.js';
 import { certCommand } from '../../src/mesh/cert-cli.js';
 import { openNode, removeDir, tempDir } from '../support/registry-fixtures.js';
+import { RegistryStoreFailedError } from '../../src/registry/errors.js';
+import type { StoreFaults } from '../../src/registry/store.js';
 import type { TestNode } from '../support/registry-fixtures.js';
 
 let pki: string;
@@ -54,9 +56,9 @@ async function startNode(
   vtep: string,
   port: number,
   peers: Array<{ hostId: string; port: number }>,
-  opts: { reflector?: boolean; maxPayload?: number } = {},
+  opts: { reflector?: boolean; maxPayload?: number; faults?: StoreFaults } = {},
 ): Promise<MeshNode> {
-  const node = await openNode(hostId, vtep, undefined, { gracefulRestartMs: 60_000 });
+  const node = await openNode(hostId, vtep, undefined, { gracefulRestartMs: 60_000 }, tempDir(), opts.faults);
   const mesh = new Mesh({
     hostId,
     registry: node.registry,
@@ -333,4 +335,39 @@ void test('a peer that opens and then goes silent is dropped when the negotiated
   const types = p.frames.map((f) => (JSON.parse(f) as { type: string }).type);
   assert.deepEqual(types.slice(0, 2), ['open', 'eor'], 'it got our OPEN and an (empty) initial sync first');
   assert.ok(types.includes('keepalive'), 'keepalives at a third of the hold time');
+});
+
+void test('a node whose registry store failed closes its sessions and refuses new ones; the peer keeps its last good records as stale', async (t) => {
+  const [pa, pb] = [await freePort(), await freePort()];
+  let failing = false;
+  const faults: StoreFaults = {
+    beforeCommit: () => {
+      if (failing) throw new Error('ENOSPC: no space left on device');
+    },
+  };
+  const a = await startNode('a', '10.0.0.1', pa, [{ hostId: 'b', port: pb }], { faults });
+  const b = await startNode('b', '10.0.0.2', pb, [{ hostId: 'a', port: pa }]);
+  t.after(() => stopAll([a, b]));
+  await waitFor('a and b established', () => established(a, ['b']) && established(b, ['a']));
+  await a.registry.createTenant({ name: 'acme' });
+  await a.registry.createNetwork({ tenant: 'acme', name: 'web', vni: 100, cidrs: ['10.10.10.0/24'] });
+  await a.registry.upsertLocalEndpoint({ network: 'acme/web', mac: '02:00:00:00:00:01', ips: ['10.10.10.1'], port: 'p1' });
+  await b.registry.upsertLocalEndpoint({ network: 'acme/web', mac: '02:00:00:00:00:02', ips: ['10.10.10.2'], port: 'p2' });
+  await waitFor('both endpoints on both', () => [a, b].every((n) => n.registry.endpoints().length === 2));
+  const good = a.registry.versionVector().a;
+
+  failing = true;
+  await assert.rejects(a.registry.upsertLocalEndpoint({ network: 'acme/web', mac: '02:00:00:00:00:03', ips: ['10.10.10.3'], port: 'p3' }), RegistryStoreFailedError);
+  failing = false;
+  await waitFor('b sees a as stale', () => b.registry.hostState('a') === 'stale');
+  // Longer than several back-offs (50-500 ms): a dials no one and refuses b's dials.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(!established(a, ['b']) && !established(b, ['a']), JSON.stringify(b.mesh.peers()));
+  assert.match(a.mesh.peers()[0]?.lastError ?? '', /registry store .* failed to commit a write/);
+  assert.equal(b.registry.versionVector().a, good);
+  assert.equal(b.registry.endpoint('acme/web', '02:00:00:00:00:01')?.stale, true);
+  assert.equal(b.registry.endpoint('acme/web', '02:00:00:00:00:03'), undefined);
+  // a keeps b's endpoint (stale, not withdrawn) and serves reads.
+  await a.registry.sweep();
+  assert.equal(a.registry.endpoint('acme/web', '02:00:00:00:00:02')?.hostId, 'b');
 });
