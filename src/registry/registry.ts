@@ -309,7 +309,9 @@ export class Registry {
   private clockSkewRejected = 0;
   private coveredDropped = 0;
   private readonly timers: Timers;
-  private readonly emitter = new EventEmitter();
+  // One 'replicate' listener per mesh session: a full mesh of 20 agents has 19, a reflector one per
+  // client, so Node's default warning at 11 listeners would flag a normal cluster as a leak.
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
 
   private readonly records = new Map<string, ReplicatedRecord>();
   private readonly tenantRecs = new Map<string, TenantRecord>();
