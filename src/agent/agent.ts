@@ -88,6 +88,8 @@ export class Agent {
   private flushScheduled = false;
   /** performance.now() before which no scheduled pipeline update starts (see onRegistryChange). */
   private nextFlushAt = 0;
+  /** Callers of recompute() waiting for the next pipeline update. */
+  private flushWaiters: Array<() => void> = [];
   private batches = 0;
   private lastBatchNetworks = 0;
   private problemsLogged = new Set<string>();
@@ -277,6 +279,10 @@ export class Agent {
         for (const n of this.registry.networks(c.key)) this.dirtyNetworks.add(`${n.tenant}/${n.name}`);
       }
     }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled && this.dirtyNetworks.size) {
       this.flushScheduled = true;
       // One event-loop turn gathers a burst of changes into one pipeline update and one bundle. A
@@ -294,15 +300,30 @@ export class Agent {
   /** Recomputes the networks the registry touched and hands the result to the reconciler. */
   flush(): void {
     this.flushScheduled = false;
-    if (this.dirtyNetworks.size === 0) return;
-    const t0 = performance.now();
-    const keys = [...this.dirtyNetworks];
-    this.dirtyNetworks.clear();
-    this.batches++;
-    this.lastBatchNetworks = keys.length;
-    this.apply(keys);
-    const took = performance.now() - t0;
-    this.nextFlushAt = t0 + took + Math.min(took, Agent.MAX_FLUSH_GAP_MS);
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    try {
+      if (this.dirtyNetworks.size === 0) return;
+      const t0 = performance.now();
+      const keys = [...this.dirtyNetworks];
+      this.dirtyNetworks.clear();
+      this.batches++;
+      this.lastBatchNetworks = keys.length;
+      this.apply(keys);
+      const took = performance.now() - t0;
+      this.nextFlushAt = t0 + took + Math.min(took, Agent.MAX_FLUSH_GAP_MS);
+    } finally {
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Marks a network for the next pipeline update and resolves once that update has run. */
+  private recompute(network: string): Promise<void> {
+    this.dirtyNetworks.add(network);
+    return new Promise((resolve) => {
+      this.flushWaiters.push(resolve);
+      this.scheduleFlush();
+    });
   }
 
   /** Longest pause between pipeline updates under load, however long the last one took. */
@@ -539,13 +560,20 @@ export class Agent {
    */
   async waitInstalled(key: string, timeoutMs: number): Promise<InstallOutcome> {
     const deadline = Date.now() + timeoutMs;
-    await this.registry.settled();
-    this.flush();
     const at = key.lastIndexOf('/');
     const network = key.slice(0, at);
     const mac = key.slice(at + 1).toLowerCase();
     const ep = this.registry.endpoint(network, mac);
     const local = ep !== undefined && ep.hostId === this.config.hostId;
+    // Reasons that no pipeline update changes (its port is not on the bridge) answer at once.
+    if (local && this.session.state === 'connected') {
+      const reason = this.endpointRefused(ep);
+      if (reason !== undefined) return { installed: false, reason };
+    }
+    // The caller's write is in the registry's memory (and durable): the network is recomputed from
+    // that in the next pipeline update, one for all registrations arriving together. Waiting for the
+    // registry's change events instead meant waiting for every commit issued since, under load.
+    await this.recompute(network);
     for (;;) {
       if (this.session.state === 'connected') {
         if (!local) {
@@ -565,14 +593,23 @@ export class Agent {
     }
   }
 
-  /** This endpoint's planned local flows not yet confirmed on the switch, or why there are none. */
-  private endpointFlows(ep: Endpoint): { pending: number; reason?: string } {
+  /** Why this local endpoint gets no flows whatever the pipeline does, or undefined. */
+  private endpointRefused(ep: Endpoint): string | undefined {
     const i = ep.network.indexOf('/');
     const net = this.registry.network(ep.network.slice(0, i), ep.network.slice(i + 1));
-    if (!net) return { pending: 0, reason: `network ${ep.network} is gone` };
-    if (net.vniConflictWith !== undefined) return { pending: 0, reason: `network ${ep.network} lost VNI ${net.vni} to ${net.vniConflictWith} and is not forwarded` };
-    const ofport = this.desired.context.localPorts.get(ep.port);
-    if (ofport === undefined) return { pending: 0, reason: `port ${ep.port} is not on ${this.config.bridge}` };
+    if (!net) return `network ${ep.network} is gone`;
+    if (net.vniConflictWith !== undefined) return `network ${ep.network} lost VNI ${net.vni} to ${net.vniConflictWith} and is not forwarded`;
+    if (!this.desired.context.localPorts.has(ep.port)) return `port ${ep.port} is not on ${this.config.bridge}`;
+    return undefined;
+  }
+
+  /** This endpoint's planned local flows not yet confirmed on the switch, or why there are none. */
+  private endpointFlows(ep: Endpoint): { pending: number; reason?: string } {
+    const refused = this.endpointRefused(ep);
+    if (refused !== undefined) return { pending: 0, reason: refused };
+    const i = ep.network.indexOf('/');
+    const net = this.registry.network(ep.network.slice(0, i), ep.network.slice(i + 1))!;
+    const ofport = this.desired.context.localPorts.get(ep.port)!;
     const mac = ep.mac.toLowerCase();
     const field = (f: Flow, name: string): unknown => {
       const m = f.match.find((x) => x.field === name);
