@@ -43,6 +43,8 @@ export class MemoryRegistry implements RegistryPort {
   writes = 0;
   nextVni = 100;
   alarmList: Alarm[] = [];
+  /** When set, endpoint upserts stay "on the disk" until it resolves (a slow fsync). */
+  disk: Promise<void> | undefined;
   constructor(readonly hostId = 'h1', readonly vtep = '192.168.100.1') {}
 
   #now(): string {
@@ -139,7 +141,7 @@ export class MemoryRegistry implements RegistryPort {
     };
     this.e.set(key, endpoint);
     this.writes++;
-    await tick();
+    await (this.disk ?? tick());
     return { endpoint, created: !old };
   }
   async deleteLocalEndpoint(network: string, mac: string): Promise<void> {

@@ -523,6 +523,23 @@ void test('100 concurrent registrations all land exactly once', async () => {
   assert.equal(registry.e.size, n);
 });
 
+void test('registrations of one tenant overlap their disk writes (group commit) and still count exactly against the quota', async () => {
+  const { api, token, registry } = await setup({ defaultQuota: { networks: 10, endpoints: 6 } });
+  let release!: () => void;
+  registry.disk = new Promise<void>((r) => (release = r));
+  let answered = 0;
+  const pending = Array.from({ length: 10 }, (_, i) => call(api, { method: 'POST', url: '/v1/endpoints', token, body: ep(i + 1) }).then((r) => (answered++, r)));
+  // With the disk held, every registration within the quota is taken in memory: none waits for
+  // another's write. Each answer waits for its own.
+  for (let i = 0; i < 100 && registry.writes < 6; i++) await new Promise<void>((r) => setImmediate(r));
+  assert.equal(registry.writes, 6);
+  assert.equal(answered, 4);
+  release();
+  const results = await Promise.all(pending);
+  assert.deepEqual(results.map((r) => r.statusCode).sort(), [...Array(6).fill(201), ...Array(4).fill(403)]);
+  assert.equal(registry.e.size, 6);
+});
+
 void test('status, peers and flows (admin): switch state, registry counts, the difference of desired and installed', async () => {
   const { api, sw, registry } = await setup();
   registry.alarmList = [{ id: 'duplicate-mac:acme/web/aa:aa:aa:aa:00:01', kind: 'duplicate-mac', subject: 'acme/web/aa:aa:aa:aa:00:01', message: 'moved 6 times in 180 s', since: '2026-01-01T00:00:00.000Z' }];
