@@ -536,7 +536,7 @@ void test('registrations of one tenant overlap their disk writes (group commit) 
   assert.equal(answered, 4);
   release();
   const results = await Promise.all(pending);
-  assert.deepEqual(results.map((r) => r.statusCode).sort(), [...Array(6).fill(201), ...Array(4).fill(403)]);
+  assert.deepEqual(results.map((r) => r.statusCode).sort(), [...Array<number>(6).fill(201), ...Array<number>(4).fill(403)]);
   assert.equal(registry.e.size, 6);
 });
 
