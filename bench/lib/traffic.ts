@@ -1,5 +1,5 @@
 // Data-plane measurements between two namespaces: ping RTT (per-packet, from ping -D output), iperf3
-// TCP throughput (JSON), and the datapath's flows and masks (ovs-appctl dpctl/*).
+// TCP throughput (JSON), and the wildcard shape of a datapath flow (for counting masks).
 import { spawn } from 'node:child_process';
 import { Ping } from './ping.js';
 import { median } from './stats.js';
@@ -36,14 +36,4 @@ export function maskShape(key: string): string {
   return key
     .replace(/\(([^=(),/]+)\)/g, '()')
     .replace(/=([^,()/]*)(\/[^,()]*)?/g, (_m, _v: string, mask: string | undefined) => mask ?? '');
-}
-
-/**
- * Datapath flows, and masks counted as distinct wildcard shapes of their keys: the userspace
- * datapath's dpctl/show prints no mask count (the kernel one does).
- */
-export async function datapath(ctl: string): Promise<{ flows: number; masks: number | null }> {
-  const lines = (await sh('ovs-appctl', ['-t', ctl, 'dpctl/dump-flows'])).stdout.split('\n').filter((l) => l.trim() && !l.startsWith('flow-dump'));
-  const shapes = new Set(lines.map((l) => maskShape(l.split(', packets:')[0] ?? l)));
-  return { flows: lines.length, masks: shapes.size };
 }
