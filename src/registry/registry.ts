@@ -767,6 +767,11 @@ export class Registry {
     return this.activeEps.get(`${network}/${mac.toLowerCase()}`)?.view;
   }
 
+  /** Active endpoints of a tenant (what endpoints({ tenant }).length counts), without listing them. */
+  endpointCount(tenant: string): number {
+    return this.epCountByTenant.get(tenant) ?? 0;
+  }
+
   endpoints(filter: EndpointFilter = {}): ActiveEndpoint[] {
     const out: ActiveEndpoint[] = [];
     const keys = filter.network !== undefined ? (this.epKeysByNet.get(filter.network) ?? new Set<string>()) : this.activeEps.keys();
