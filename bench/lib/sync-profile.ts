@@ -1,7 +1,8 @@
 // Full sync of N endpoints to a new light agent, sender and receiver in separate processes (as on two
 // lab hosts): the receiver's time from its mesh start until its registry holds them all. For profiling
 // the receiving side (run the receiver under --cpu-prof with RECV_NODE_ARGS) and for before/after
-// figures without the lab. Prints one JSON line per run.
+// figures without the lab (the receiver's CPU time, all threads and main thread, is steadier than its
+// wall time on a shared machine). Prints one JSON line per run.
 //   node --import tsx bench/lib/sync-profile.ts N [runs]
 //   RECV_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node --import tsx bench/lib/sync-profile.ts 100000 1
 import { fork } from 'node:child_process';
@@ -14,6 +15,15 @@ import { Registry } from '../../src/registry/registry.js';
 import { Mesh } from '../../src/mesh/mesh.js';
 import { createCa, createHostCert } from '../../src/mesh/cert.js';
 import { seedIp, seedMac } from './seed.js';
+
+/** CPU ms of this process (all threads) and of its main thread, from /proc (Linux). */
+function cpuMs(): { all: number; main: number } {
+  const ticks = (path: string) => {
+    const f = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  };
+  return { all: ticks('/proc/self/stat'), main: ticks(`/proc/self/task/${process.pid}/stat`) };
+}
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const VTEP = { s: '10.9.0.1', r: '10.9.0.2' } as const;
@@ -46,6 +56,7 @@ async function receiver(root: string, n: number, port: number, peerPort: number)
   const m = mesh(root, 'r', registry, port, peerPort);
   await m.start();
   const tStart = performance.now();
+  const c0 = cpuMs();
   let tFirst = 0;
   let changes = 0;
   registry.on('change', (c) => {
@@ -54,9 +65,10 @@ async function receiver(root: string, n: number, port: number, peerPort: number)
   });
   while (registry.stats().endpoints.active < n) await new Promise((r) => setTimeout(r, 5));
   const tHeld = performance.now();
+  const c1 = cpuMs();
   await registry.settled();
   const tDurable = performance.now();
-  const res = { ms: tHeld - tStart, durableMs: tDurable - tStart, firstChangeMs: tFirst - tStart, openMs: tStart - t0, changeEvents: changes };
+  const res = { ms: tHeld - tStart, durableMs: tDurable - tStart, cpuMs: c1.all - c0.all, cpuMainMs: c1.main - c0.main, firstChangeMs: tFirst - tStart, openMs: tStart - t0, changeEvents: changes };
   await m.stop();
   await registry.close();
   await store.close();
