@@ -77,6 +77,10 @@ export interface RegistryPort {
   deleteNetwork(tenant: string, name: string): MaybePromise<void>;
 
   endpoints(filter?: EndpointFilter): MaybePromise<Endpoint[]>;
+  /** The active endpoint (network, mac), when the port can look it up without listing. */
+  endpoint?(network: string, mac: string): MaybePromise<Endpoint | undefined>;
+  /** endpoints({ tenant }).length, when the port can count without listing. */
+  endpointCount?(tenant: string): MaybePromise<number>;
   /**
    * Creates or replaces the endpoint (network, mac) on this host and makes it durable before returning.
    * Before the returned promise, the endpoint already counts in endpoints() (or the call has already

@@ -17,6 +17,8 @@ export function registryPort(r: Registry): RegistryPort {
     createNetwork: (input) => r.createNetwork(input),
     deleteNetwork: (tenant, name) => r.deleteNetwork(tenant, name),
     endpoints: (filter) => r.endpoints(filter ?? {}),
+    endpoint: (network, mac) => r.endpoint(network, mac),
+    endpointCount: (tenant) => r.endpointCount(tenant),
     upsertLocalEndpoint: (input) => r.upsertLocalEndpoint(input),
     deleteLocalEndpoint: (network, mac) => r.deleteLocalEndpoint(network, mac),
     stats: () => {

@@ -133,11 +133,16 @@ export function buildRoutes(d: RouteDeps): RouteDef[] {
     // made concurrent registrations of one tenant commit one by one, at one fsync each. Outside it,
     // they share the store's transactions (group commit), and each still answers only once durable.
     const { pending } = await tenantLock.run(tenant, async () => {
-      const mine = await registry.endpoints({ tenant });
-      if (!mine.some((e) => e.network === input.network && e.mac === input.mac)) {
+      // Looked up and counted without listing when the port can: a listing costs every endpoint of
+      // the host per registration.
+      const existing = registry.endpoint
+        ? (await registry.endpoint(input.network, input.mac)) !== undefined
+        : (await registry.endpoints({ tenant })).some((e) => e.network === input.network && e.mac === input.mac);
+      if (!existing) {
         const quota = await quotaOf(tenant);
-        if (mine.length >= quota.endpoints) {
-          throw new ApiError(403, 'quota_exceeded', `tenant ${tenant} has ${mine.length} endpoints, its quota is ${quota.endpoints}; delete endpoints or ask the admin to raise the quota`);
+        const count = registry.endpointCount ? await registry.endpointCount(tenant) : (await registry.endpoints({ tenant })).length;
+        if (count >= quota.endpoints) {
+          throw new ApiError(403, 'quota_exceeded', `tenant ${tenant} has ${count} endpoints, its quota is ${quota.endpoints}; delete endpoints or ask the admin to raise the quota`);
         }
       }
       const p = Promise.resolve(registry.upsertLocalEndpoint(input));

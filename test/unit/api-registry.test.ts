@@ -54,6 +54,7 @@ void test('the API on the real registry: tenants, networks, endpoints, conflicts
     );
     assert.deepEqual(res.map((r) => r.statusCode), Array(100).fill(201));
     assert.equal(node.registry.endpoints({ network: 'acme/web' }).length, 100);
+    assert.equal(node.registry.endpointCount('acme'), 100);
 
     const conflict = await api.app.inject({ method: 'POST', url: '/v1/endpoints', headers: as, payload: { network: 'acme/web', mac: '02:00:00:00:01:ff', ips: ['10.10.10.1'], port: 'px' } });
     assert.equal(conflict.statusCode, 409);
@@ -124,5 +125,45 @@ void test('MAC mobility through the API: the same MAC registered on another host
     await b.close();
     removeDir(da);
     removeDir(db);
+  }
+});
+
+void test('the default endpoint quota on the real registry: counted without listing, exact under concurrency, a re-registration is not a new endpoint', async () => {
+  const dir = tempDir('bumless-api-');
+  const node = await openNode('h1', '192.168.100.1', undefined, {}, dir);
+  try {
+    const sw = new FakeSwitch();
+    const api = buildApi({
+      registry: registryPort(node.registry),
+      tokens: registryTokens(node.registry),
+      adminToken: ADMIN,
+      flows: sw,
+      status: sw,
+      mesh: new FakeMesh(),
+      hostId: node.hostId,
+      rateLimit: { perSecond: 10_000, burst: 10_000 },
+      installTimeoutMs: 200,
+      defaultQuota: { networks: 4, endpoints: 3 },
+    });
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    assert.equal((await api.app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'acme' } })).statusCode, 201);
+    assert.equal((await api.app.inject({ method: 'POST', url: '/v1/networks', headers: admin, payload: { tenant: 'acme', name: 'web', cidrs: ['10.10.10.0/24'] } })).statusCode, 201);
+    const mac = (i: number) => `02:00:00:00:00:0${i}`;
+    const body = (i: number, m = mac(i)) => ({ network: 'acme/web', mac: m, ips: [`10.10.10.${i}`], port: `p${i}` });
+    const res = await Promise.all([1, 2, 3, 4, 5].map((i) => api.app.inject({ method: 'POST', url: '/v1/endpoints', headers: admin, payload: body(i) })));
+    assert.equal(res.filter((r) => r.statusCode < 300).length, 3, res.map((r) => r.body).join('\n'));
+    const refused = res.filter((r) => r.statusCode === 403);
+    assert.equal(refused.length, 2);
+    assert.match(refused[0]!.body, /quota_exceeded/);
+    assert.equal(node.registry.endpointCount('acme'), 3);
+    // The same endpoint again, its MAC in capitals: an existing endpoint, not a fourth one.
+    const first = res.findIndex((r) => r.statusCode < 300) + 1;
+    const again = await api.app.inject({ method: 'POST', url: '/v1/endpoints', headers: admin, payload: body(first, mac(first).toUpperCase()) });
+    assert.ok(again.statusCode < 300, again.body);
+    assert.equal(node.registry.endpointCount('acme'), 3);
+    await api.app.close();
+  } finally {
+    await node.close();
+    removeDir(dir);
   }
 });
