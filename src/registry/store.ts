@@ -263,7 +263,8 @@ export class Store {
    * failed one, and a later batch may carry a version vector that covers the failed batch's records.)
    */
   commit(batch: CommitBatch): Promise<void> {
-    this.assertOpen();
+    // Errors as rejections, never thrown: callers chain on the promise.
+    if (this.closed) return Promise.reject(new StoreError('the registry store is closed'));
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
       this.queued.push({ batch, resolve, reject });
