@@ -1267,7 +1267,8 @@ export class Registry {
   private recomputeEndpoint(tx: Tx, epKey: string): void {
     const entries = this.epRecs.get(epKey);
     const netActive = this.activeNets.has(networkOfEpKey(epKey));
-    const candidates = netActive ? [...(entries?.values() ?? [])].filter((r) => !r.deleted && !this.downHosts.has(r.value.hostId)) : [];
+    const candidates: EndpointRecord[] = [];
+    if (netActive && entries) for (const r of entries.values()) if (!r.deleted && !this.downHosts.has(r.value.hostId)) candidates.push(r);
     const fz = this.frozen.get(epKey);
     const winner = fz ? candidates.find((r) => r.value.hostId === fz.hostId) : bestEndpoint(candidates);
     const prev = this.activeEps.get(epKey);
@@ -1287,7 +1288,10 @@ export class Registry {
         const t = tenantOfNetwork(winner.value.network);
         this.epCountByTenant.set(t, (this.epCountByTenant.get(t) ?? 0) + 1);
       }
-      tx.events.push({ kind: 'endpoint', key: epKey, ...(prev ? { before: prev.view } : {}), ...(next ? { after: next.view } : {}) });
+      const event: RegistryChange = { kind: 'endpoint', key: epKey };
+      if (prev) event.before = prev.view;
+      if (next) event.after = next.view;
+      tx.events.push(event);
       if (prev && next && prev.record.value.hostId !== next.record.value.hostId && !fz) this.recordMove(tx, epKey, next.record.value.hostId);
     }
     // RFC 7432 s.15: the host whose announcement lost to a newer one withdraws its own.
