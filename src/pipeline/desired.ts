@@ -128,6 +128,36 @@ function uniqueByMac(endpoints: readonly Endpoint[], problems: PipelineProblem[]
 }
 
 /**
+ * The per-endpoint flows (remote unicast, ARP answer) a plan made, reused by the next plans of the
+ * network while the endpoint object, its MAC and VTEP, the VNI and the tunnel port are the same.
+ * The registry replaces an endpoint's object when the endpoint changes and never edits one, and flows
+ * are immutable, so a reused flow equals a rebuilt one; what it saves is the rebuilding: a registry
+ * batch during a full sync recomputes the whole network, and without this each recompute of a network
+ * of 100,000 endpoints made 200,000 new flows (garbage that kept the agent's RSS at gigabytes, bench B4)
+ * and the agent's desired state had to compare each with the one it held.
+ */
+interface EndpointFlows {
+  /** vni * 2^32 + tunnel port (0: none) */
+  sig: number;
+  mac: string;
+  vtep: string;
+  unicast?: DesiredFlow;
+  arpIp?: string;
+  arp?: DesiredFlow;
+}
+const lastPlan = new WeakMap<Endpoint, EndpointFlows>();
+
+function reusable(e: Endpoint, vni: number, tunnel: number | undefined): EndpointFlows {
+  const sig = vni * 2 ** 32 + (tunnel ?? 0);
+  let m = lastPlan.get(e);
+  if (m === undefined || m.sig !== sig || m.mac !== e.mac || m.vtep !== e.vtep) {
+    m = { sig, mac: e.mac, vtep: e.vtep };
+    lastPlan.set(e, m);
+  }
+  return m;
+}
+
+/**
  * The flows of one network on this host. `endpoints` may be the whole registry (others are
  * ignored) or, cheaper, only this network's endpoints.
  */
@@ -153,7 +183,8 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
 
   const valid = endpoints
     .filter((e) => e.network === key)
-    .map((e) => ({ ...e, mac: e.mac.toLowerCase() }))
+    // The registry's own objects where nothing changes: they key the flows reused from the last plan.
+    .map((e) => (e.mac === e.mac.toLowerCase() ? e : { ...e, mac: e.mac.toLowerCase() }))
     .filter((e) => {
       const why = !UNICAST_MAC.test(e.mac)
         ? `MAC "${e.mac}" is not a unicast MAC address`
@@ -267,6 +298,11 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
     // Every remote endpoint behind one VTEP has the same instructions.
     const toVtep = new Map<string, Instruction[]>();
     for (const e of remote) {
+      const memo = reusable(e, vni, tunnel);
+      if (memo.unicast) {
+        flows.push(memo.unicast);
+        continue;
+      }
       let instructions = toVtep.get(e.vtep);
       if (instructions === undefined) {
         instructions = [
@@ -278,7 +314,8 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
         ];
         toVtep.set(e.vtep, instructions);
       }
-      flows.push({ tableId: Table.FORWARD, priority: Priority.forward.unicast, match: [meta, { field: 'eth_dst', value: e.mac }], instructions, cookie: cookie('unicast-remote') });
+      memo.unicast = { tableId: Table.FORWARD, priority: Priority.forward.unicast, match: [meta, { field: 'eth_dst', value: e.mac }], instructions, cookie: cookie('unicast-remote') };
+      flows.push(memo.unicast);
     }
   }
 
@@ -291,7 +328,12 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
     out: { type: 'OUTPUT', port: 'IN_PORT' } as Action,
   };
   for (const [ip, e] of arpOwner) {
-    flows.push({
+    const memo = reusable(e, vni, tunnel);
+    if (memo.arp && memo.arpIp === ip) {
+      flows.push(memo.arp);
+      continue;
+    }
+    const flow: DesiredFlow = {
       tableId: Table.ARP_RESPONDER,
       priority: Priority.arp.respond,
       match: [meta, ...arpRequest, { field: 'arp_tpa', value: ip }],
@@ -308,7 +350,13 @@ export function planNetwork(ctx: HostContext, network: Network, endpoints: reado
         ),
       ],
       cookie: cookie('arp-responder'),
-    });
+    };
+    // One address per endpoint is remembered: the usual case; further ones are rebuilt every plan.
+    if (memo.arpIp === undefined || memo.arpIp === ip) {
+      memo.arpIp = ip;
+      memo.arp = flow;
+    }
+    flows.push(flow);
   }
 
   const multicast = { field: 'eth_dst' as const, value: GROUP_BIT, mask: GROUP_BIT };

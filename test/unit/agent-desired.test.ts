@@ -58,11 +58,13 @@ void describe('agent desired table (per-network deltas)', () => {
           const name = `p${1 + Math.floor(rng() * 3)}`;
           if (ports.has(name)) ports.delete(name);
           else ports.set(name, 2 + Math.floor(rng() * 20));
-          ctx = { ...ctx, localPorts: ports };
+          // Now and then the tunnel port is renumbered too: every remote flow changes.
+          ctx = { ...ctx, localPorts: ports, ...(rng() < 0.3 && { tunnelOfport: ctx.tunnelOfport === 1 ? 5 : 1 }) };
           state.setContext(ctx);
           apply(new Set([...state.networkKeys(), ...networks.keys()]));
         }
-        const full = desiredFlows({ ...ctx, networks: [...networks.values()], endpoints: [...endpoints.values()] });
+        // Fresh copies of the endpoints: the reference never reuses flows of an earlier plan.
+        const full = desiredFlows({ ...ctx, networks: [...networks.values()], endpoints: [...endpoints.values()].map((e) => ({ ...e })) });
         assert.deepEqual(text(state.flows()), text(full), `table, step ${step}`);
         assert.deepEqual(text([...model.values()]), text(full), `deltas, step ${step}`);
         if (full.length > 10) nonTrivial++;
