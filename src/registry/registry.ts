@@ -684,8 +684,10 @@ export class Registry {
     // Counters are taken only once every input is valid, so a rejected batch leaves no gap.
     for (const value of planned) this.putRecord(tx, this.stampLocal({ kind: 'endpoint', key: endpointRecordKey(value), value }));
     if (!planned.length) {
-      // Idempotent repeat: acknowledge only once any earlier write of these entries is durable.
+      // Idempotent repeat: acknowledge only once any earlier write of these entries is durable. The
+      // chain swallows failures; a failed commit among them has failed the registry by now.
       await this.chain;
+      this.assertWritable();
       return results;
     }
     await this.finish(tx);

@@ -70,6 +70,9 @@ void test('a failed commit stops the registry: that write and later ones reject,
   // later, which lmdb alone would still have committed.
   disk.failKey = ep(2).mac;
   const failed = r.upsertLocalEndpoint(ep(2));
+  // A client's retry while the first attempt is still being written: idempotent, so it only waits for
+  // that write, and must not be acknowledged when it fails.
+  const retry = r.upsertLocalEndpoint(ep(2));
   await new Promise((res) => setImmediate(res));
   const queued = r.upsertLocalEndpoint(ep(3));
   const err = await failed.then(
@@ -81,6 +84,7 @@ void test('a failed commit stops the registry: that write and later ones reject,
   assert.ok(err.message.includes(dir), 'the message names the data directory');
   assert.match(err.message, /free space or fix the disk, then restart the agent/);
   await assert.rejects(queued, RegistryStoreFailedError);
+  await assert.rejects(retry, RegistryStoreFailedError);
 
   // The disk is fine again, but the registry stays failed until a restart.
   disk.failKey = undefined;
