@@ -44,17 +44,8 @@ export function diffTables(desired: FlowTable, installed: FlowTable, generation:
   const mods: Change[] = [];
   const dels: Change[] = [];
   const summary: DiffSummary = { adds: 0, replaces: 0, mods: 0, dels: 0, foreignDeleted: 0 };
-  // A cookie is a heap object; the stamped flows share one per (kind, VNI) instead of one each.
   const stamped = new Map<bigint, bigint>();
-  const stamp = (e: TableEntry): TableEntry => {
-    let cookie = stamped.get(e.flow.cookie);
-    if (cookie === undefined) stamped.set(e.flow.cookie, (cookie = withGeneration(e.flow.cookie, generation)));
-    if (cookie === e.flow.cookie) return e;
-    // Same identity, instructions and cookie data: only the generation bits differ. Fields spelled
-    // out: a literal is several times cheaper than a spread over 100,000 flows.
-    const f = e.flow;
-    return { key: e.key, flow: { tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie }, ikey: e.ikey, cdata: e.cdata };
-  };
+  const stamp = (e: TableEntry): TableEntry => stampEntry(e, generation, stamped);
 
   const visit = (key: string, want = desired.get(key)): void => {
     const have = installed.get(key);
@@ -92,6 +83,20 @@ export function diffTables(desired: FlowTable, installed: FlowTable, generation:
   }
   // A first programming is all adds: no 100,000-element copy for it.
   return { changes: mods.length === 0 && dels.length === 0 ? adds : [...adds, ...mods, ...dels], summary };
+}
+
+/**
+ * The desired entry with `generation` in its cookie, as it is written. `cookies` maps cookies to their
+ * stamped form: a cookie is a heap object, and the stamped flows share one per (kind, VNI).
+ */
+export function stampEntry(e: TableEntry, generation: number, cookies: Map<bigint, bigint>): TableEntry {
+  let cookie = cookies.get(e.flow.cookie);
+  if (cookie === undefined) cookies.set(e.flow.cookie, (cookie = withGeneration(e.flow.cookie, generation)));
+  if (cookie === e.flow.cookie) return e;
+  // Same identity, instructions and cookie data: only the generation bits differ. Fields spelled out: a
+  // literal is several times cheaper than a spread over 100,000 flows.
+  const f = e.flow;
+  return { key: e.key, flow: { tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie }, ikey: e.ikey, cdata: e.cdata };
 }
 
 /** Applies confirmed changes to the installed table. */

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { realTimers, type TimerHandle, type Timers } from '../switch/clock.js';
 import type { BundleResult, BundlesOptions, DumpedFlow, FlowModCommand, FlowModList, Logger, OfpErrorRecord, StreamedBundle } from '../switch/session.js';
 import { cookieData, cookieGeneration, isOwnCookie, newestGeneration, nextGeneration } from './cookie.js';
-import { applyChanges, changeToFlowMod, diffTables, type Change, type DiffSummary } from './diff.js';
+import { applyChanges, changeToFlowMod, diffTables, stampEntry, type Change, type DiffSummary } from './diff.js';
 import { flowKey, instructionsKey } from './identity.js';
 import { FlowTable, type DesiredFlow, type TableEntry } from './table.js';
 import type { FlowModBody, Match } from './oftypes.js';
@@ -345,9 +345,29 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       if (!want || want.ikey !== r.ikey || want.cdata !== r.cdata) this.#rejected.delete(k);
     }
     const gen = nextGeneration(this.#generation);
-    const diff = diffTables(this.#desired, this.#installed, gen, full ? undefined : dirty);
-    const changes = this.#rejected.size === 0 ? diff.changes : diff.changes.filter((c) => !this.#isSetAside(c));
-    if (changes.length === 0) return true;
+    let n: number;
+    let change: (i: number) => Change;
+    let summary: DiffSummary;
+    let changes: Change[] | undefined;
+    if (full && this.#installed.size === 0 && this.#rejected.size === 0 && this.#sw.streamBundles) {
+      // First programming of an empty table (an agent's first start, a restarted switch): every desired
+      // flow is an add, in desired order as diffTables would list them. They are stamped while being
+      // streamed rather than in a diff before the first flow mod can go out.
+      const entries = [...this.#desired.values()];
+      const made = new Array<Change>(entries.length);
+      const cookies = new Map<bigint, bigint>();
+      n = entries.length;
+      change = (i) => (made[i] ??= { op: 'add', entry: stampEntry(entries[i]!, gen, cookies) });
+      summary = { adds: n, replaces: 0, mods: 0, dels: 0, foreignDeleted: 0 };
+    } else {
+      const diff = diffTables(this.#desired, this.#installed, gen, full ? undefined : dirty);
+      const all = this.#rejected.size === 0 ? diff.changes : diff.changes.filter((c) => !this.#isSetAside(c));
+      changes = all;
+      n = all.length;
+      change = (i) => all[i]!;
+      summary = summarize(all);
+    }
+    if (n === 0) return true;
     this.#generation = gen;
 
     let bundles = 0;
@@ -357,16 +377,17 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       // even for an empty table: plain flow mods were measured to cost ovs-vswitchd as much or more
       // (docs/agent.md, "How flows reach the switch"), and lose the all-or-nothing commit.
       const list: FlowModList = {
-        length: changes.length,
-        command: (i) => COMMAND[changes[i]!.op],
-        flow: (i) => changes[i]!.entry.flow,
+        length: n,
+        command: (i) => COMMAND[change(i).op],
+        flow: (i) => change(i).entry.flow,
       };
       const results = await this.#sw.streamBundles(list, { timeoutMs: this.#swTimeout, maxBundleFlows: this.#maxBundle });
       let done = 0;
       for (const r of results) {
         bundles++;
         this.#flowModsSent += r.end - r.start;
-        const chunk = changes.slice(r.start, r.end);
+        const chunk: Change[] = [];
+        for (let i = r.start; i < r.end; i++) chunk.push(change(i));
         if (!r.committed) {
           this.#onRejected(r, chunk, r.start);
           return false;
@@ -374,8 +395,9 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
         applyChanges(this.#installed, chunk);
         done = r.end;
       }
-      if (done < changes.length) throw new Error(`the switch session confirmed ${done} of ${changes.length} flow mods`);
+      if (done < n) throw new Error(`the switch session confirmed ${done} of ${n} flow mods`);
     } else {
+      changes ??= Array.from({ length: n }, (_, i) => change(i));
       for (let i = 0; i < changes.length; i += this.#maxBundle) {
         const chunk = changes.slice(i, i + this.#maxBundle);
         const result = await this.#sw.bundle(chunk.map(changeToFlowMod), { timeoutMs: this.#swTimeout });
@@ -392,7 +414,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     const run: ReconcileRun = {
       at: started,
       generation: gen,
-      ...summarize(changes),
+      ...summary,
       bundles,
       durationMs: this.#timers.now() - started,
       full,

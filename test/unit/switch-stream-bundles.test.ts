@@ -8,8 +8,11 @@ import { encode, OFEncodeError, Writer } from 'node-openflow';
 import type { FlowModBody, MessageOf } from 'node-openflow';
 import { FakeTimers } from '../../src/switch/clock.js';
 import { encodeFlowModInto, type FlowModCommand, type FlowModFields } from '../../src/switch/codec.js';
-import { OpenFlowSession, type FlowModList, type SessionOptions } from '../../src/switch/session.js';
+import { OpenFlowSession, type BundlesOptions, type FlowModList, type SessionOptions, type StreamedBundle } from '../../src/switch/session.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
+import { cookieGeneration } from '../../src/reconcile/cookie.js';
+import { FakeFlowSwitch } from '../support/switch-fake.js';
+import { dropFlows, pipelineFlows } from '../support/switch-flows.js';
 import { FakeOfPeer } from '../support/switch-ofpeer.js';
 
 async function flush(rounds = 8): Promise<void> {
@@ -289,4 +292,83 @@ void test('reconciler over a real session: the flow the switch rejects inside a 
   assert.equal(retried.length, 49);
   r.stop();
   s.stop();
+});
+
+/** FakeFlowSwitch with the streaming entry point: each streamed bundle goes through its bundle(). */
+class StreamingFakeSwitch extends FakeFlowSwitch {
+  readonly streamed: { length: number; commands: string[] }[] = [];
+
+  async streamBundles(list: FlowModList, opts: BundlesOptions = {}): Promise<StreamedBundle[]> {
+    const commands: string[] = [];
+    this.streamed.push({ length: list.length, commands });
+    const per = opts.maxBundleFlows ?? list.length;
+    const out: StreamedBundle[] = [];
+    for (let start = 0; start < list.length; start += per) {
+      const end = Math.min(list.length, start + per);
+      const mods: FlowModBody[] = [];
+      for (let i = start; i < end; i++) {
+        const command = list.command(i);
+        const f = list.flow(i);
+        commands.push(command);
+        mods.push({
+          command, cookie: f.cookie, cookieMask: 0n, tableId: f.tableId, idleTimeout: 0, hardTimeout: 0, priority: f.priority,
+          bufferId: 'NO_BUFFER', outPort: 'ANY', outGroup: 'ANY', flags: [], match: f.match, instructions: [...f.instructions],
+        });
+      }
+      const r = await this.bundle(mods);
+      out.push({ ...r, start, end });
+      if (!r.committed) break;
+    }
+    return out;
+  }
+}
+
+const realTimers = { now: () => performance.now(), setTimeout: (fn: () => void, ms: number) => ({ id: setTimeout(fn, ms) }), clearTimeout: (h: { id: unknown }) => clearTimeout(h.id as NodeJS.Timeout) };
+
+void test('reconciler, streamed: an empty table gets every desired flow as an add, stamped with the generation, in bundles of maxBundleFlows', async () => {
+  const sw = new StreamingFakeSwitch();
+  const desired = [...pipelineFlows(120), ...dropFlows()];
+  const r = new Reconciler(sw, { timers: realTimers, batchMs: 0, maxBundleFlows: 100 });
+  r.setDesired(desired);
+  r.start();
+  sw.connect();
+  await r.whenIdle();
+  assert.equal(sw.streamed.length, 1);
+  assert.equal(sw.streamed[0]?.length, desired.length);
+  assert.ok(sw.streamed[0]?.commands.every((c) => c === 'ADD'));
+  assert.equal(sw.bundles, Math.ceil(desired.length / 100));
+  assert.equal(sw.flows.size, desired.length);
+  assert.ok([...sw.flows.values()].every((f) => cookieGeneration(f.cookie) === 1));
+  const st = r.status();
+  assert.equal(st.installed, desired.length);
+  assert.equal(st.lastRun?.adds, desired.length);
+  assert.equal(st.lastRun?.bundles, Math.ceil(desired.length / 100));
+  assert.equal(st.inSync, true);
+  // The installed table holds the flows as written: a second full set changes nothing.
+  r.setDesired(desired);
+  await r.whenIdle();
+  assert.equal(sw.streamed.length, 1);
+  r.stop();
+});
+
+void test('reconciler, streamed: a table that is not empty goes through the diff (correct flows kept, foreign ones deleted)', async () => {
+  const sw = new StreamingFakeSwitch();
+  const desired = [...pipelineFlows(40), ...dropFlows()];
+  // One desired flow already installed as wanted, and a foreign flow.
+  const kept = desired[5]!;
+  sw.addForeign({ ...kept });
+  sw.addForeign({ tableId: 7, priority: 9, match: [{ field: 'eth_type', value: 0x86dd }], cookie: 0x42n, instructions: [] });
+  const r = new Reconciler(sw, { timers: realTimers, batchMs: 0 });
+  r.setDesired(desired);
+  r.start();
+  sw.connect();
+  await r.whenIdle();
+  const cmds = sw.streamed[0]?.commands ?? [];
+  assert.equal(cmds.filter((c) => c === 'ADD').length, desired.length - 1, 'the flow already installed is not written again');
+  assert.deepEqual(cmds.filter((c) => c !== 'ADD'), ['DELETE_STRICT']);
+  assert.equal(sw.flows.size, desired.length);
+  assert.ok(![...sw.flows.values()].some((f) => f.tableId === 7));
+  assert.equal(r.status().lastRun?.dels, 1);
+  assert.equal(r.status().lastRun?.foreignDeleted, 1);
+  r.stop();
 });
