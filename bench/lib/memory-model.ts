@@ -121,7 +121,7 @@ export async function memoryModel(n: number): Promise<MemoryModel> {
 
     const desired = new DesiredState({ hostId: 'h1', vtepIp: '192.168.250.1', tunnelOfport: 1, localPorts: new Map([[LOCAL.port, 2]]) });
     desired.update(reg.networks().map((net) => ({ key: `${net.tenant}/${net.name}`, network: net, endpoints: reg.endpoints({ network: `${net.tenant}/${net.name}` }) })));
-    step('agent desired state (per-network flows, identities, data text)');
+    step('agent desired state (pipeline flows, identities, per-network maps)');
 
     const sw = new ModelSwitch();
     const rec = new Reconciler(sw, { batchMs: 0 });
