@@ -22,6 +22,8 @@ import type { OfpErrorRecord } from '../switch/session.js';
 import { OvsPreparer } from '../switch/ovs.js';
 import type { OvsPrepared } from '../switch/ovs.js';
 import { defaultTarget, parseTarget } from '../switch/transport.js';
+import { realTimers } from '../switch/clock.js';
+import type { Timers } from '../switch/clock.js';
 import type { FlowStats } from '../switch/oftypes.js';
 import { Mesh, loadMeshTls } from '../mesh/mesh.js';
 import { loadOrCreateAdminToken } from '../api/auth.js';
@@ -33,6 +35,21 @@ import type { Alarm, FlowView, FlowsPort, InstallOutcome, MeshPort, NetworkCount
 import { DesiredState } from './desired.js';
 import type { DesiredDelta, NetworkInput } from './desired.js';
 import { flowView } from './flowview.js';
+
+/**
+ * Real timers, except that a zero delay runs on the next event-loop turn: a 0 ms setTimeout is a
+ * 1 ms sleep, and on a busy host a sleeping process waits for the scheduler to wake it again, which
+ * a registration's flows then wait for too.
+ */
+const turnTimers: Timers = {
+  now: () => realTimers.now(),
+  setTimeout: (fn, ms) => (ms <= 0 ? { id: { immediate: setImmediate(fn) } } : realTimers.setTimeout(fn, ms)),
+  clearTimeout: (h) => {
+    const id = h.id as { immediate?: NodeJS.Immediate };
+    if (id.immediate !== undefined) clearImmediate(id.immediate);
+    else realTimers.clearTimeout(h);
+  },
+};
 
 /** Wall-clock ISO time of a performance.now() reading (the switch layer's clock). */
 function isoOfMono(t: number): string {
@@ -130,7 +147,7 @@ export class Agent {
     // No batching delay of its own: the agent already gathers an event-loop turn of registry changes
     // into one update (onRegistryChange), and what arrives while a bundle is in flight goes into the
     // next one. A fixed delay would only add to every single registration's convergence time.
-    this.reconciler = new Reconciler(this.session, { logger: log.child({ mod: 'reconcile' }), batchMs: 0 });
+    this.reconciler = new Reconciler(this.session, { logger: log.child({ mod: 'reconcile' }), batchMs: 0, timers: turnTimers });
     this.desired = new DesiredState(this.hostContext());
     this.registryPort = registryPort(registry);
   }
