@@ -12,6 +12,7 @@ import { makeCookie, type FlowKindName } from './cookie.js';
 import { fromBits, matchText, toBits } from './fields.js';
 import { BROADCAST, ETH_ARP, ETH_IPV4, ETH_IPV6, GROUP_BIT, Metadata, Priority, Table, VLAN_NONE } from './tables.js';
 import { isIP } from 'node:net';
+import { flatString } from '../util/flat.js';
 
 export interface DesiredFlow {
   tableId: number;
@@ -62,7 +63,7 @@ const identityCache = new WeakMap<object, string>();
 export function flowIdentity(f: Pick<DesiredFlow, 'tableId' | 'priority' | 'match'>): string {
   let id = identityCache.get(f);
   if (id === undefined) {
-    id = `${f.tableId}/${f.priority}/${matchText(f.match)}`;
+    id = flatString(`${f.tableId}/${f.priority}/${matchText(f.match)}`);
     identityCache.set(f, id);
   }
   return id;
