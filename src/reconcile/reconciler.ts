@@ -11,7 +11,7 @@
 //   the switch named is set aside until its desired form changes, and the tables are re-dumped.
 import { EventEmitter } from 'node:events';
 import { realTimers, type TimerHandle, type Timers } from '../switch/clock.js';
-import type { BundleResult, BundlesOptions, DumpedFlow, FlowModCommand, FlowModList, Logger, OfpErrorRecord, StreamedBundle } from '../switch/session.js';
+import { isBundleError, type BundleResult, type BundlesOptions, type DumpedFlow, type FlowModCommand, type FlowModList, type Logger, type OfpErrorRecord, type StreamedBundle } from '../switch/session.js';
 import { cookieData, cookieGeneration, isOwnCookie, newestGeneration, nextGeneration } from './cookie.js';
 import { applyChanges, changeToFlowMod, diffTables, stampEntry, type Change, type DiffSummary } from './diff.js';
 import { flowKey, instructionsKey } from './identity.js';
@@ -432,6 +432,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     let byKey: Map<string, Change> | undefined;
     for (const e of result.errors) {
       this.emit('error', e);
+      // A bundle-level error (the bundle could not be opened, say) is no verdict on the flow it came for.
+      if (isBundleError(e)) continue;
       let c: Change | undefined;
       if (e.index !== undefined) c = chunk[e.index - offset];
       else if (e.flow && typeof e.flow.tableId === 'number') {

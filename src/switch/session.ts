@@ -149,7 +149,15 @@ interface XidRange {
   bundleId: number;
   list: FlowModList;
   errors: OfpErrorRecord[];
+  /** Errors past MAX_RANGE_ERRORS: counted only. */
+  dropped: number;
 }
+
+/** Errors kept (and logged, and emitted) per streamed bundle; a bundle fails on the first anyway. */
+const MAX_RANGE_ERRORS = 100;
+
+/** Batches written between two looks at what the switch answered, when the socket never pushes back. */
+const STREAM_READ_EVERY = 4;
 
 /** Bytes reserved per flow mod of a streamed batch (the pipeline's are 150-300 bytes; the buffer grows if needed). */
 const STREAM_BYTES_PER_MOD = 256;
@@ -681,13 +689,23 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     const range = this.#pending.has(msg.xid) || this.#tracked.has(msg.xid) ? undefined : this.#rangeOf(msg.xid);
     const cause = this.#pending.get(msg.xid)?.msg ?? this.#tracked.get(msg.xid)?.msg ?? (range && rangeMessage(range, msg.xid)) ?? this.#decodeErrorData(msg.data);
     const rec = describeError(msg, cause, this.#timers.now());
+    // Flow mods already streamed when the switch refused the bundle itself (its OPEN failed, say) all
+    // come back with that bundle error: it fails the bundle but says nothing about the flow, so it gets
+    // no index, and past the first few they are logged at debug level and not kept.
+    let quiet = false;
     if (range) {
-      rec.index = range.offset + (msg.xid - range.base);
-      range.errors.push(rec);
+      if (!isBundleError(rec)) rec.index = range.offset + (msg.xid - range.base);
+      quiet = range.errors.length >= MAX_RANGE_ERRORS;
+      if (quiet) range.dropped++;
+      else range.errors.push(rec);
     }
     this.#errorTotal++;
     const key = `${rec.errType}/${rec.code}`;
     this.#errorsByType[key] = (this.#errorsByType[key] ?? 0) + 1;
+    if (quiet) {
+      this.#log.debug({ xid: rec.xid, errType: rec.errType, code: rec.code }, rec.text);
+      return;
+    }
     this.#errorRing.push(rec);
     if (this.#errorRing.length > this.#o.errorRingSize) this.#errorRing.shift();
     this.#log.error({ xid: rec.xid, errType: rec.errType, code: rec.code, cause: rec.causeType, flow: rec.flow && flowForLog(rec.flow) }, rec.text);
@@ -927,7 +945,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
         const start = next;
         const end = Math.min(list.length, start + per);
         const bundleId = (this.#bundleId = (this.#bundleId + 1) >>> 0);
-        const range: XidRange = { base: this.#allocXids(end - start), count: end - start, offset: start, bundleId, list, errors: [] };
+        const range: XidRange = { base: this.#allocXids(end - start), count: end - start, offset: start, bundleId, list, errors: [], dropped: 0 };
         this.#ranges.push(range);
         mine.push(range);
         const open = this.#bundleControl(bundleId, 'OPEN_REQUEST', range.errors, timeoutMs);
@@ -957,9 +975,10 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
         if (!aborted) commit = this.#bundleControl(bundleId, 'COMMIT_REQUEST', range.errors, timeoutMs);
         else if (await open) commit = this.#bundleControl(bundleId, 'DISCARD_REQUEST', [], timeoutMs).then(() => false);
         else commit = Promise.resolve(false);
-        previous = Promise.all([open, commit]).then(([o, c]) => ({
-          bundleId, messages: end - start, errors: range.errors, committed: o && c && range.errors.length === 0, start, end,
-        }));
+        previous = Promise.all([open, commit]).then(([o, c]) => {
+          if (range.dropped > 0) this.#log.warn({ bundleId, dropped: range.dropped }, `${range.dropped} more errors for bundle ${bundleId} were only counted`);
+          return { bundleId, messages: end - start, errors: range.errors, committed: o && c && range.errors.length === 0, start, end };
+        });
         // Awaited only after the next bundle is streamed: a lost connection must not count as unhandled.
         previous.catch(quiet);
         if (aborted) break;
@@ -1002,8 +1021,18 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
   async #streamFlowMods(range: XidRange, end: number, epoch: number, abort: () => boolean): Promise<number> {
     const { list, bundleId } = range;
     let i = range.offset;
+    let unread = 0;
     while (i < end) {
-      if (this.#needDrain) await this.#drained();
+      if (this.#needDrain) {
+        await this.#drained();
+        unread = 0;
+      } else if (unread >= STREAM_READ_EVERY) {
+        // A socket that never fills up would keep the switch's answers unread until the end: look at
+        // them now and then, so an error stops the stream early.
+        await new Promise((r) => setImmediate(r));
+        unread = 0;
+      }
+      unread++;
       if (epoch !== this.#epoch) throw new SwitchError('SWITCH_DISCONNECTED', 'connection lost while sending a bundle');
       if (abort()) return i;
       const stream = this.#requireStream('a bundle');
@@ -1092,6 +1121,15 @@ function valueText(v: unknown): string {
   if (typeof v === 'bigint') return `0x${v.toString(16)}`;
   if (typeof v === 'number' || typeof v === 'string') return String(v);
   return JSON.stringify(v);
+}
+
+/**
+ * An error about a bundle rather than a message in it (the ONF bundle extension's errors, experimenter
+ * 0x4f4e4600 in OpenFlow 1.3: bad bundle id, bundle closed, timed out...). It fails the bundle but must
+ * not be taken as the switch refusing the flow mod it was sent for.
+ */
+export function isBundleError(r: OfpErrorRecord): boolean {
+  return r.errType === 'EXPERIMENTER' && r.code.includes('experimenter 0x4f4e4600');
 }
 
 /** The BUNDLE_ADD_MESSAGE a streamed flow mod was sent as, rebuilt from its list entry (for describeError). */

@@ -372,3 +372,51 @@ void test('reconciler, streamed: a table that is not empty goes through the diff
   assert.equal(r.status().lastRun?.foreignDeleted, 1);
   r.stop();
 });
+
+void test('a bundle the switch refuses as a whole (ONF bundle error on OPEN and on every add) sets no flow aside; the retry installs them', async () => {
+  const timers = new FakeTimers();
+  const peer = new FakeOfPeer();
+  const s = new OpenFlowSession({ target: { kind: 'unix', path: '/nonexistent/br-int.mgmt' }, connector: peer.connector, timers, writeBatch: 16 });
+  const up = new Promise((r) => s.once('connected', r));
+  s.start();
+  await up;
+  let refuse = true;
+  const onf = (xid: number): void => peer.send({ type: 'ERROR', xid, errType: 'EXPERIMENTER', code: 2300, experimenter: 0x4f4e4600, data: new Uint8Array(0) });
+  peer.hook = (m) => {
+    if (m.type === 'MULTIPART_REQUEST' && m.mpType === 'FLOW') {
+      peer.send({ type: 'MULTIPART_REPLY', xid: m.xid, mpType: 'FLOW', flags: [], body: [] });
+      return true;
+    }
+    if (refuse && m.type === 'BUNDLE_CONTROL' && m.ctrlType === 'OPEN_REQUEST') {
+      onf(m.xid);
+      return true;
+    }
+    if (refuse && (m.type === 'BUNDLE_ADD_MESSAGE' || (m.type === 'BUNDLE_CONTROL' && m.ctrlType !== 'OPEN_REQUEST'))) {
+      onf(m.xid);
+      return true;
+    }
+    return false;
+  };
+  const flows = Array.from({ length: 300 }, (_, i) => flowAt(i));
+  const r = new Reconciler(s, { timers, batchMs: 0, retryMs: 10 });
+  const reported: (number | undefined)[] = [];
+  r.on('error', (e) => reported.push(e.index));
+  r.setDesired(flows.map((f) => ({ ...f, instructions: [...f.instructions] })));
+  r.start();
+  timers.advance(0);
+  await flush(40);
+  let st = r.status();
+  assert.equal(st.errors, 1);
+  assert.deepEqual(st.rejected, [], 'a bundle error is no verdict on a flow');
+  assert.ok(reported.length >= 1 && reported.length <= 101, `errors kept per bundle are capped: 100 for its flow mods and the OPEN's own (${reported.length})`);
+  assert.ok(reported.every((i) => i === undefined), 'no flow is blamed');
+  assert.ok(peer.of('BUNDLE_ADD_MESSAGE').length < 300, 'streaming stopped once the OPEN was refused');
+  refuse = false;
+  timers.advance(10);
+  await flush(40);
+  st = r.status();
+  assert.equal(st.installed, 300);
+  assert.equal(st.inSync, true);
+  r.stop();
+  s.stop();
+});
