@@ -932,7 +932,8 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
    */
   async streamBundles(list: FlowModList, opts: BundlesOptions = {}): Promise<StreamedBundle[]> {
     const timeoutMs = opts.timeoutMs ?? this.#o.requestTimeoutMs;
-    const per = Math.max(1, Math.floor(opts.maxBundleFlows ?? list.length));
+    const want = opts.maxBundleFlows ?? list.length;
+    const per = Number.isFinite(want) && want >= 1 ? Math.floor(want) : list.length;
     const results: StreamedBundle[] = [];
     if (list.length === 0) return results;
     this.#requireStream('a bundle');
