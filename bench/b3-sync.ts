@@ -42,11 +42,13 @@ export const b3: Bench = {
     const meshN = q ? 5000 : 100000;
     const bgpN = q ? 1000 : 10000;
     const bgpReps = q ? 2 : 3;
+    // BENCH_B3_PARTS=sync (or any of sync,gobgp,rate,mesh): rerun a part alone while tuning it.
+    const parts = new Set((process.env.BENCH_B3_PARTS ?? 'sync,gobgp,rate,mesh').split(',').map((p) => p.trim()));
 
     const syncMs: number[] = [];
     let bytes = 0;
     let apiMs = 0;
-    {
+    if (parts.has('sync')) {
       const lab = await ctx.lab();
       const http = new NsHttp(lab.ns({ host: 'h1' }));
       ctx.defer('ns-http helper', () => http.stop());
@@ -85,7 +87,7 @@ export const b3: Bench = {
     }
 
     let bgp: GobgpResult | string;
-    const why = await gobgpAvailable(ctx.log);
+    const why = parts.has('gobgp') ? await gobgpAvailable(ctx.log) : 'not run (BENCH_B3_PARTS)';
     if (why) bgp = why;
     else {
       try {
@@ -96,7 +98,7 @@ export const b3: Bench = {
     }
     const bgpWho = `GoBGP 3.10 (fresh speaker, ${bgpN.toLocaleString('en-US')} EVPN type-2 routes)`;
     const bgpSide: Side = typeof bgp === 'string' ? side(bgpWho, null, bgp) : side(bgpWho, bgp.receiveMs.map((ms) => bgpN / (ms / 1000)));
-    ctx.report(
+    if (syncMs.length) ctx.report(
       figure({
         bench: 'B3',
         name: `full sync of ${syncN.toLocaleString('en-US')} endpoints to a new node`,
@@ -109,12 +111,12 @@ export const b3: Bench = {
         note: `bumless ${syncMs.map((m) => m.toFixed(0)).join(', ')} ms from the new agent's API answering (process start to API: ${(apiMs / 1000).toFixed(1)} s), ${(bytes / 1e6).toFixed(1)} MB on the wire (${(bytes / syncN).toFixed(0)} bytes per endpoint, both directions, TLS and all else on h3's underlay link)${typeof bgp === 'string' ? '' : `; GoBGP ${bgp.receiveMs.map((m) => m.toFixed(0)).join(', ')} ms (loading speaker A through the CLI took ${(bgp.loadMs / 1000).toFixed(0)} s)`}`,
       }),
     );
-    ctx.report(figure({ bench: 'B3', name: `full sync of ${syncN.toLocaleString('en-US')} endpoints: time`, unit: 'ms', better: 'lower', ours: side(OURS, syncMs), target: syncN === 100000 ? '<= 2 s for 100,000' : undefined, ...(syncN === 100000 && { meets: (o) => o.median <= 2000 }) }));
+    if (syncMs.length) ctx.report(figure({ bench: 'B3', name: `full sync of ${syncN.toLocaleString('en-US')} endpoints: time`, unit: 'ms', better: 'lower', ours: side(OURS, syncMs), target: syncN === 100000 ? '<= 2 s for 100,000' : undefined, ...(syncN === 100000 && { meets: (o) => o.median <= 2000 }) }));
 
-    const rate = await child<{ ms: number; registeredMs: number }>(['rate', String(rateN)]);
-    ctx.report(figure({ bench: 'B3', name: `update rate across 3 nodes (${rateN.toLocaleString('en-US')} updates)`, unit: 'updates/s', better: 'higher', ours: side(OURS, [rateN / (rate.ms / 1000)]), note: `registered on one node in batches of 100 in ${rate.registeredMs.toFixed(0)} ms; on all three after ${rate.ms.toFixed(0)} ms` }));
+    const rate = parts.has('rate') ? await child<{ ms: number; registeredMs: number }>(['rate', String(rateN)]) : undefined;
+    if (rate) ctx.report(figure({ bench: 'B3', name: `update rate across 3 nodes (${rateN.toLocaleString('en-US')} updates)`, unit: 'updates/s', better: 'higher', ours: side(OURS, [rateN / (rate.ms / 1000)]), note: `registered on one node in batches of 100 in ${rate.registeredMs.toFixed(0)} ms; on all three after ${rate.ms.toFixed(0)} ms` }));
 
-    for (const mode of ['full', 'reflector'] as const) {
+    for (const mode of parts.has('mesh') ? (['full', 'reflector'] as const) : []) {
       ctx.log(`B3: ${meshNodes}-node mesh (${mode}) with ${meshN} endpoints`);
       const m = await child<{ ms: number; connections: number; registeredMs: number }>(['mesh', String(meshNodes), String(meshN), mode]);
       ctx.report(figure({ bench: 'B3', name: `${meshNodes} nodes, ${mode === 'full' ? 'full mesh' : 'one reflector'}: ${meshN.toLocaleString('en-US')} endpoints everywhere`, unit: 'ms', better: 'lower', ours: side(OURS, [m.ms]), note: `${m.connections} sessions; endpoints registered (spread over the nodes, at once) in ${m.registeredMs.toFixed(0)} ms` }));
