@@ -96,8 +96,28 @@ interface Serialised {
 }
 
 // Records are immutable once committed, so each is serialised once however many sessions carry it
-// (a reflector sends every record to every client).
-const serialised = new WeakMap<ReplicatedRecord, Serialised>();
+// (a reflector sends every record to every client). The cache is keyed by the registry's own
+// records, which live on, so it would keep every text it ever made (~360 B per endpoint after a
+// full sync, bench B4): it is dropped once no session of this process has records left to send,
+// checked on the next event-loop turn so a change fanned out to every session in one turn (a
+// reflector's deltas) is still serialised once.
+let serialised = new WeakMap<ReplicatedRecord, Serialised>();
+/** Records queued in all sessions of this process, not yet framed. */
+let queuedEverywhere = 0;
+let dropScheduled = false;
+function queuedDelta(n: number): void {
+  queuedEverywhere = Math.max(0, queuedEverywhere + n);
+  if (queuedEverywhere > 0 || dropScheduled) return;
+  dropScheduled = true;
+  setImmediate(() => {
+    dropScheduled = false;
+    if (queuedEverywhere === 0) serialised = new WeakMap();
+  });
+}
+/** Texts in the serialisation cache are released once every session has sent its queue (for tests). */
+export function serialisedCached(r: ReplicatedRecord): boolean {
+  return serialised.has(r);
+}
 function serialise(r: ReplicatedRecord): Serialised {
   let s = serialised.get(r);
   if (s === undefined) {
@@ -424,6 +444,7 @@ export class PeerSession {
   private enqueue(item: QueuedBatch): void {
     this.queue.push(item);
     this.queuedRecords += item.records.length;
+    queuedDelta(item.records.length);
     if (item.counted) for (const r of item.records) this.queuedBytes += serialise(r).bytes;
   }
 
@@ -488,6 +509,7 @@ export class PeerSession {
       head.next++;
     }
     this.queuedRecords -= parts.length;
+    queuedDelta(-parts.length);
     const last = head.next >= head.records.length;
     if (last) this.queue.shift();
     if (!parts.length && !(last && head.vv)) return undefined;
@@ -518,6 +540,7 @@ export class PeerSession {
     if (this.subscribed) this.o.registry.off('replicate', this.onReplicate);
     this.subscribed = false;
     this.queue.length = 0;
+    queuedDelta(-this.queuedRecords);
     this.queuedRecords = 0;
     this.queuedBytes = 0;
     this.o.hooks.onClose(this, code, reason);

@@ -2,7 +2,7 @@
 // keepalives, framing under maxPayload, back-pressure and queue overflow.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PeerSession } from '../../src/mesh/session.js';
+import { PeerSession, serialisedCached } from '../../src/mesh/session.js';
 import type { SessionHooks, Transport } from '../../src/mesh/session.js';
 import type { ProtocolError } from '../../src/mesh/protocol.js';
 import { parseMessage } from '../../src/mesh/protocol.js';
@@ -172,6 +172,35 @@ void test('back-pressure: sending pauses while the socket buffer is above the hi
   while (h.callbacks.length) h.callbacks.shift()!();
   assert.equal(h.session.queued(), 0);
   assert.ok(h.sent.length > 1, 'sent in several frames once the socket drained');
+});
+
+void test('serialised record texts are kept while a session still has records queued and released once all are sent', async (t) => {
+  const h = await harness(t, { asyncSend: true, maxPayload: 4096 });
+  await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
+  h.session.start();
+  h.session.receive(open());
+  h.session.receive(JSON.stringify({ type: 'eor', vv: {}, full: false }));
+  await tick();
+  while (h.callbacks.length) h.callbacks.shift()!();
+  await tick();
+  h.sent.length = 0;
+  h.buffered.n = 10 << 20;
+  await h.node.registry.upsertLocalEndpoints(
+    Array.from({ length: 50 }, (_, i) => ({ network: 'acme/web', mac: `02:00:00:00:03:${i.toString(16).padStart(2, '0')}`, ips: [`10.64.3.${i}`], port: `q${i}` })),
+  );
+  await tick();
+  const records = h.node.registry.changesSince({}).records.filter((r) => r.kind === 'endpoint');
+  assert.equal(records.length, 50);
+  assert.equal(h.sent.length, 0, 'nothing handed to a full socket');
+  assert.equal(h.session.queued(), 50);
+  assert.ok(records.every((r) => serialisedCached(r)), 'queued deltas are counted by their serialised size, kept until sent');
+  h.buffered.n = 0;
+  h.timers.advance(20);
+  while (h.callbacks.length) h.callbacks.shift()!();
+  assert.equal(h.session.queued(), 0);
+  assert.ok(records.some((r) => serialisedCached(r)), 'released on a later turn, not while the change may still be fanned out');
+  await tick();
+  assert.ok(records.every((r) => !serialisedCached(r)), 'nothing left to send: the texts are released');
 });
 
 const eps = (n: number, third: number): EndpointInput[] =>
