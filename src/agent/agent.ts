@@ -34,6 +34,7 @@ import { registryPort, registryTokens } from '../api/registry-adapter.js';
 import type { Alarm, FlowView, FlowsPort, InstallOutcome, MeshPort, NetworkCounters, PeerInfo, RegistryPort, RegistryStats, StatusPort, SwitchStatus, TracePort } from '../api/ports.js';
 import { DesiredState } from './desired.js';
 import type { DesiredDelta, NetworkInput } from './desired.js';
+import { IdleGc, obtainGc } from './idle-gc.js';
 import { flowView } from './flowview.js';
 
 /**
@@ -115,6 +116,8 @@ export class Agent {
   private readonly reconcileDurations = new Histogram(RECONCILE_BUCKETS);
   private countersCache: { at: number; value: Promise<NetworkCounters[]> } | undefined;
   private stopped = false;
+  /** A full GC once idle after a large sync or reconcile run (src/agent/idle-gc.ts, docs/agent.md). */
+  private readonly idleGc: IdleGc;
 
   private constructor(
     config: AgentConfig,
@@ -150,7 +153,13 @@ export class Agent {
     this.reconciler = new Reconciler(this.session, { logger: log.child({ mod: 'reconcile' }), batchMs: 0, timers: turnTimers });
     this.desired = new DesiredState(this.hostContext());
     this.registryPort = registryPort(registry);
+    const gc = obtainGc();
+    if (!gc) log.debug('no engine GC available; the garbage of large syncs is left to V8');
+    this.idleGc = new IdleGc({ threshold: Agent.IDLE_GC_CHANGES, quietMs: 2000, minIntervalMs: 60_000, gc, log: log.child({ mod: 'gc' }) });
   }
+
+  /** Records or flows changed (summed) after which the agent runs one full GC once idle. */
+  static readonly IDLE_GC_CHANGES = 10_000;
 
   /**
    * Starts everything in order: store and registry, Open vSwitch preparation, the OpenFlow session and
@@ -231,10 +240,14 @@ export class Agent {
     reconciler.on('error', (e: OfpErrorRecord) => this.log.error({ xid: e.xid, type: `${e.errType}/${e.code}` }, 'flow rejected by the switch'));
     reconciler.on('reconciled', (run: ReconcileRun) => {
       this.reconcileDurations.observe(run.durationMs / 1000);
+      this.idleGc.note(run.adds + run.replaces + run.mods + run.dels + run.foreignDeleted);
       // Fresh flows start with fresh counters: do not serve the old ones.
       this.countersCache = undefined;
     });
-    registry.on('change', (changes: RegistryChange[]) => this.guard('handling registry changes', () => this.onRegistryChange(changes)));
+    registry.on('change', (changes: RegistryChange[]) => this.guard('handling registry changes', () => {
+      this.idleGc.note(changes.length);
+      this.onRegistryChange(changes);
+    }));
 
     reconciler.start();
     session.start();
@@ -270,6 +283,7 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.idleGc.stop();
     await this.api?.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'));
     await this.mesh?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping the mesh failed'));
     this.reconciler.stop();
