@@ -1,7 +1,7 @@
 // The agent's per-endpoint memory, stage by stage (B4): the structures a real agent keeps for n remote
 // endpoints, built in this process with the agent's own code and measured as heapUsed after forced
 // GCs. The stages follow the agent's data path: the replicated records as the mesh delivers them
-// (parsed from JSON) applied to an lmdb store + registry of host h1, the agent's per-network desired
+// (through its frame parser) applied to an lmdb store + registry of host h1, the agent's per-network desired
 // state (src/agent/desired.ts), the reconciler's desired table, its installed table after a run
 // against an empty switch (fresh br-int), and the installed table read back from a flow dump (an
 // agent restarted over a full br-int), which replaces the former.
@@ -16,6 +16,7 @@ import { Store } from '../../src/registry/store.js';
 import { Registry } from '../../src/registry/registry.js';
 import type { ReplicatedRecord } from '../../src/registry/model.js';
 import { DesiredState } from '../../src/agent/desired.js';
+import { parseMessage } from '../../src/mesh/protocol.js';
 import { Reconciler, type FlowSwitch } from '../../src/reconcile/index.js';
 import type { BundleResult, DumpedFlow } from '../../src/switch/session.js';
 import type { FlowModBody, FlowStats } from '../../src/reconcile/oftypes.js';
@@ -87,7 +88,16 @@ async function remoteRecords(n: number, dir: string): Promise<ReplicatedRecord[]
       await registry.upsertLocalEndpoints(batch);
     }
     await registry.settled();
-    return JSON.parse(JSON.stringify(registry.changesSince({}).records)) as ReplicatedRecord[];
+    // Through the mesh's own frame parser (src/mesh/protocol.ts), 10,000 records a frame as the
+    // session sends them: the objects the registry keeps are the ones it builds.
+    const all = registry.changesSince({}).records;
+    const out: ReplicatedRecord[] = [];
+    for (let i = 0; i < all.length; i += 10_000) {
+      const m = parseMessage(JSON.stringify({ type: 'update', records: all.slice(i, i + 10_000) }));
+      if (m.type !== 'update') throw new Error(`parsed a ${m.type} frame from an update`);
+      out.push(...m.records);
+    }
+    return out;
   } finally {
     await registry.close();
     await store.close();

@@ -43,11 +43,17 @@ export function fastEndpointRecord(x: unknown): EndpointRecord | undefined {
   if (!isName(hostId) || typeof vtep !== 'string' || isIP(vtep) !== 4) return undefined;
   if (typeof port !== 'string' || port.length < 1 || port.length > 15) return undefined;
   if (!isCount(seq) || seq > 0xffffffff || !isDateTime(createdAt) || !isDateTime(updatedAt)) return undefined;
+  const v = { network, mac: lmac, ips: [...(ips as string[])], hostId, vtep, port, seq, createdAt, updatedAt };
+  const h = { wall: hlc.wall, logical: hlc.logical, node: hlc.node };
+  // The common record (no optional key) is built in one literal: its fields then all lie inside the
+  // object; adding `value` afterwards put it in a separate property array (~40 B more per record
+  // the registry keeps, bench B4).
+  if (!('deleted' in x) && !('deletedAt' in x) && !('prunes' in x)) return { kind: 'endpoint', key, origin, counter, hlc: h, value: v };
   // zod keeps an optional key that is present (even as undefined) and leaves out an absent one.
-  const r: EndpointRecord = { kind: 'endpoint', key, origin, counter, hlc: { wall: hlc.wall, logical: hlc.logical, node: hlc.node } } as EndpointRecord;
+  const r: EndpointRecord = { kind: 'endpoint', key, origin, counter, hlc: h } as EndpointRecord;
   if ('deleted' in x) r.deleted = deleted;
   if ('deletedAt' in x) r.deletedAt = deletedAt;
   if ('prunes' in x) r.prunes = prunes === undefined ? undefined : { origin: prunes.origin as string, counter: prunes.counter as number };
-  r.value = { network, mac: lmac, ips: [...(ips as string[])], hostId, vtep, port, seq, createdAt, updatedAt };
+  r.value = v;
   return r;
 }
