@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry, ReplicateBatch, Timers } from '../registry/registry.js';
 import { recordDot } from '../registry/registry.js';
 import type { EndpointRecord, ReplicatedRecord, VersionVector } from '../registry/model.js';
-import { ClockSkewError } from '../registry/errors.js';
+import { ClockSkewError, RegistryStoreFailedError } from '../registry/errors.js';
 import type { MeshMessage, NotificationCode, OpenMsg } from './protocol.js';
 import { PROTOCOL_VERSION, ProtocolError, SUPPORTED_VERSIONS, closeCodeFor, parseMessage } from './protocol.js';
 
@@ -219,6 +219,9 @@ export class PeerSession {
           // The registry refused the whole batch (and logged it); the peer hears why.
           this.counters.clockSkew++;
           this.close('clock-skew', err.message);
+        } else if (err instanceof RegistryStoreFailedError) {
+          // Logged once by the registry; the mesh closes every session on its 'failed' event.
+          this.close('internal-error', err.message);
         } else {
           this.o.log.error({ err, peer: this.peerHostId }, 'mesh: failed to apply a message');
           this.close('internal-error', (err as Error).message);
