@@ -507,7 +507,8 @@ export class Agent {
   }
 
   ready(): boolean {
-    return this.session.state === 'connected' && this.reconciler.status().inSync;
+    // A failed store refuses every write until restart: not ready even though the flows still forward.
+    return this.session.state === 'connected' && this.reconciler.status().inSync && this.registry.storeFailure() === undefined;
   }
 
   async status(): Promise<AgentStatus> {
