@@ -155,7 +155,15 @@ export class Agent {
     this.registryPort = registryPort(registry);
     const gc = obtainGc();
     if (!gc) log.debug('no engine GC available; the garbage of large syncs is left to V8');
-    this.idleGc = new IdleGc({ threshold: Agent.IDLE_GC_CHANGES, quietMs: 2000, minIntervalMs: 60_000, gc, log: log.child({ mod: 'gc' }) });
+    this.idleGc = new IdleGc({
+      threshold: Agent.IDLE_GC_CHANGES,
+      quietMs: 2000,
+      minIntervalMs: 30_000,
+      gc,
+      log: log.child({ mod: 'gc' }),
+      // A disconnected switch also counts as busy: its reconnect brings a dump and a run of its own.
+      busy: () => this.flushScheduled || this.dirtyNetworks.size > 0 || !this.reconciler.status().inSync,
+    });
   }
 
   /** Records or flows changed (summed) after which the agent runs one full GC once idle. */
@@ -451,6 +459,8 @@ export class Agent {
     let flows: FlowStats[];
     try {
       flows = await this.session.dumpFlows({ cookie: COOKIE_MARKER << 48n, cookieMask: COOKIE_MARKER_MASK }, 3000);
+      // A dump of a large table is as much garbage as a large change (status polled by monitoring).
+      this.idleGc.note(flows.length);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'cannot read flow counters');
       return [...byVni.values()];
@@ -574,6 +584,7 @@ export class Agent {
         let installed: FlowView[];
         if (this.session.state === 'connected') {
           const dump = await this.session.dumpFlows({}, 5000);
+          this.idleGc.note(dump.length);
           installed = dump.map((f) => flowView(f, f));
         } else installed = [...this.reconciler.installed.values()].map((e) => flowView(e.flow));
         return { desired, installed };

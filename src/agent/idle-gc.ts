@@ -32,6 +32,12 @@ export interface IdleGcOptions {
   quietMs: number;
   /** Least time between two GCs. */
   minIntervalMs: number;
+  /**
+   * True while work of the change is still under way (a reconcile run, a pipeline update): the GC
+   * waits another quietMs. Without it a GC could run in the middle of the run and, through
+   * minIntervalMs, hold back the one after it, which has the run's garbage to collect.
+   */
+  busy?: () => boolean;
   gc: (() => void) | undefined;
   log: { debug(obj: object, msg: string): void };
   timers?: Timers;
@@ -50,6 +56,8 @@ export class IdleGc {
   private pending = 0;
   private timer: TimerHandle | undefined;
   private lastAt = -Infinity;
+  /** When the pending changes crossed the threshold (undefined: they have not). */
+  private dueSince: number | undefined;
   /** Full GCs run so far. */
   runs = 0;
 
@@ -63,8 +71,12 @@ export class IdleGc {
     if (!this.o.gc || count <= 0) return;
     this.pending += count;
     if (this.pending < this.o.threshold) return;
-    // Each change pushes the GC back: it is for after the burst, not in the middle of it.
-    this.arm(this.o.quietMs);
+    // Each change pushes the GC back: it is for after the burst, not in the middle of it. But by no
+    // more than 5 quiet periods in all, so steady small reads (status polled every second, each a
+    // dump of the flow table) do not put it off for ever.
+    const now = this.timers.now();
+    this.dueSince ??= now;
+    this.arm(Math.max(0, Math.min(this.o.quietMs, this.dueSince + 5 * this.o.quietMs - now)));
   }
 
   stop(): void {
@@ -79,6 +91,7 @@ export class IdleGc {
 
   private fire(): void {
     this.timer = undefined;
+    if (this.o.busy?.()) return this.arm(this.o.quietMs);
     const now = this.timers.now();
     const wait = this.lastAt + this.o.minIntervalMs - now;
     if (wait > 0) return this.arm(wait);
@@ -89,6 +102,7 @@ export class IdleGc {
     gc();
     this.runs++;
     this.lastAt = now;
+    this.dueSince = undefined;
     const changes = this.pending;
     this.pending = 0;
     this.o.log.debug({ changes, ms: Math.round(performance.now() - t0), rssBeforeMiB: Math.round(before / 2 ** 20), rssAfterMiB: Math.round(process.memoryUsage.rss() / 2 ** 20) }, 'full GC after a large change, agent idle');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { IdleGc, obtainGc } from '../../src/agent/idle-gc.js';
 import { FakeTimers } from '../../src/switch/clock.js';
 
-function setup(gcAvailable = true): { idle: IdleGc; timers: FakeTimers; calls: { n: number }; logged: string[] } {
+function setup(gcAvailable = true, busy?: () => boolean): { idle: IdleGc; timers: FakeTimers; calls: { n: number }; logged: string[] } {
   const timers = new FakeTimers();
   const calls = { n: 0 };
   const logged: string[] = [];
@@ -14,6 +14,7 @@ function setup(gcAvailable = true): { idle: IdleGc; timers: FakeTimers; calls: {
     gc: gcAvailable ? () => calls.n++ : undefined,
     log: { debug: (_o, msg) => logged.push(msg) },
     timers,
+    ...(busy ? { busy } : {}),
   });
   return { idle, timers, calls, logged };
 }
@@ -67,4 +68,27 @@ void test('without a GC function nothing is scheduled; stop() cancels a pending 
   idle.stop();
   timers.advance(120_000);
   assert.equal(calls.n, 0);
+});
+
+void test('while the agent is busy (a reconcile run under way) the GC waits, then runs once it is done', () => {
+  const state = { busy: true };
+  const { idle, timers, calls } = setup(true, () => state.busy);
+  idle.note(50_000);
+  timers.advance(10_000);
+  assert.equal(calls.n, 0, 'quiet for 10 s but still busy');
+  state.busy = false;
+  timers.advance(2000);
+  assert.equal(calls.n, 1);
+});
+
+void test('steady changes put the GC off by at most five quiet periods', () => {
+  const { idle, timers, calls } = setup();
+  idle.note(20_000);
+  for (let t = 0; t < 9; t++) {
+    timers.advance(1000);
+    idle.note(100);
+  }
+  assert.equal(calls.n, 0, '9 s of changes every second');
+  timers.advance(1000);
+  assert.equal(calls.n, 1, 'run 10 s after the threshold was crossed');
 });
