@@ -158,7 +158,8 @@ export class Agent {
     this.idleGc = new IdleGc({
       threshold: Agent.IDLE_GC_CHANGES,
       quietMs: 2000,
-      minIntervalMs: 30_000,
+      // A GC in the middle of a sync must not hold back the one after it for long.
+      minIntervalMs: 5000,
       gc,
       log: log.child({ mod: 'gc' }),
       // A disconnected switch also counts as busy: its reconnect brings a dump and a run of its own.

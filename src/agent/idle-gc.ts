@@ -30,7 +30,10 @@ export interface IdleGcOptions {
   threshold: number;
   /** How long without further changes counts as idle. */
   quietMs: number;
-  /** Least time between two GCs. */
+  /**
+   * Least time between two GCs; longer after a slow GC (20 times its pause), so the GCs this class
+   * causes take at most ~5 % of the time however large the heap.
+   */
   minIntervalMs: number;
   /**
    * True while work of the change is still under way (a reconcile run, a pipeline update): the GC
@@ -55,7 +58,8 @@ export class IdleGc {
   private readonly timers: Timers;
   private pending = 0;
   private timer: TimerHandle | undefined;
-  private lastAt = -Infinity;
+  /** Earliest time of the next GC. */
+  private nextAt = -Infinity;
   /** When the pending changes crossed the threshold (undefined: they have not). */
   private dueSince: number | undefined;
   /** Full GCs run so far. */
@@ -93,7 +97,7 @@ export class IdleGc {
     this.timer = undefined;
     if (this.o.busy?.()) return this.arm(this.o.quietMs);
     const now = this.timers.now();
-    const wait = this.lastAt + this.o.minIntervalMs - now;
+    const wait = this.nextAt - now;
     if (wait > 0) return this.arm(wait);
     const gc = this.o.gc;
     if (!gc) return;
@@ -101,10 +105,11 @@ export class IdleGc {
     const t0 = performance.now();
     gc();
     this.runs++;
-    this.lastAt = now;
+    const took = performance.now() - t0;
+    this.nextAt = now + Math.max(this.o.minIntervalMs, 20 * took);
     this.dueSince = undefined;
     const changes = this.pending;
     this.pending = 0;
-    this.o.log.debug({ changes, ms: Math.round(performance.now() - t0), rssBeforeMiB: Math.round(before / 2 ** 20), rssAfterMiB: Math.round(process.memoryUsage.rss() / 2 ** 20) }, 'full GC after a large change, agent idle');
+    this.o.log.debug({ changes, ms: Math.round(took), rssBeforeMiB: Math.round(before / 2 ** 20), rssAfterMiB: Math.round(process.memoryUsage.rss() / 2 ** 20) }, 'full GC after a large change, agent idle');
   }
 }
