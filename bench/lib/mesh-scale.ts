@@ -3,7 +3,7 @@
 // (wss with mutual TLS on 127.0.0.1), without Open vSwitch. Prints one JSON result line on stdout.
 //   rate  M     : three nodes; a registers M endpoints in batches of 100; until b and c hold them
 //   mesh  N E m : N nodes (m = full | reflector), E endpoints spread over them, registered at once
-import { createServer } from 'node:net';
+import { freePort } from '../../test/support/net.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,14 +23,6 @@ interface Node {
 const vtepOf = (id: string) => `10.1.${Math.floor(Number(id.slice(1)) / 250)}.${(Number(id.slice(1)) % 250) + 1}`;
 const root = mkdtempSync('/tmp/bumless-b3-');
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function startNode(id: string, port: number, peers: Array<{ id: string; port: number }>, reflector = false, reuse?: Node): Promise<Node> {
   const dir = join(root, id);

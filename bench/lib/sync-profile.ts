@@ -7,7 +7,7 @@
 //   RECV_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node --import tsx bench/lib/sync-profile.ts 100000 1
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../test/support/net.js';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Store } from '../../src/registry/store.js';
@@ -27,14 +27,6 @@ function cpuMs(): { all: number; main: number } {
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const VTEP = { s: '10.9.0.1', r: '10.9.0.2' } as const;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function mesh(root: string, id: 's' | 'r', registry: Registry, port: number, peerPort: number): Mesh {
   const pki = join(root, 'pki');

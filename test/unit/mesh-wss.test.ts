@@ -3,7 +3,7 @@
 // certificates, malformed and oversized frames.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { freePort } from '../support/net.js';
 import { readFileSync, statSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { Mesh } from '../../src/mesh/mesh.js';
@@ -36,14 +36,6 @@ after(() => {
 
 function tlsFor(h: string, dir = pki): MeshTls {
   return { ca: readFileSync(`${pki}/ca.crt`), cert: readFileSync(`${dir}/${h}.crt`), key: readFileSync(`${dir}/${h}.key`) };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 interface MeshNode extends TestNode {
