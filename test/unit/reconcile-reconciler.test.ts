@@ -35,6 +35,16 @@ async function converge(r: Reconciler): Promise<void> {
   await r.whenIdle();
 }
 
+/** A started reconciler (1 ms batches) holding `desired`, after the switch connected and it converged. */
+async function synced(sw: FakeFlowSwitch, desired: DesiredFlow[]): Promise<Reconciler> {
+  const r = reconciler(sw, { batchMs: 1 });
+  r.setDesired(desired);
+  r.start();
+  sw.connect();
+  await converge(r);
+  return r;
+}
+
 void test('first connect installs the desired flows in one bundle and removes a foreign NORMAL flow', async () => {
   const sw = new FakeFlowSwitch();
   sw.addForeign({ tableId: 0, priority: 0, match: [], cookie: 0n, instructions: [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: 'NORMAL' }] }] });
@@ -63,21 +73,13 @@ void test('first connect installs the desired flows in one bundle and removes a 
 void test('a restarted reconciler with the same desired set sends nothing and keeps flow ages', async () => {
   const sw = new FakeFlowSwitch();
   const desired = [...pipelineFlows(200), ...dropFlows()];
-  const r1 = reconciler(sw, { batchMs: 1 });
-  r1.setDesired(desired);
-  r1.start();
-  sw.connect();
-  await converge(r1);
+  const r1 = await synced(sw, desired);
   r1.stop();
   sw.disconnect();
   const before = new Map([...sw.flows].map(([k, f]) => [k, f.createdAt]));
   const applied = sw.applied.length;
 
-  const r2 = reconciler(sw, { batchMs: 1 });
-  r2.setDesired(desired);
-  r2.start();
-  sw.connect();
-  await converge(r2);
+  const r2 = await synced(sw, desired);
   assert.equal(sw.applied.length, applied, 'no flow mod after restart');
   assert.deepEqual(new Map([...sw.flows].map(([k, f]) => [k, f.createdAt])), before);
   assert.equal(r2.status().inSync, true);
@@ -96,11 +98,7 @@ void test('a restarted reconciler with the same desired set sends nothing and ke
 void test('after a restart, a flow changed on the switch behind our back is repaired; unchanged ones share the desired objects', async () => {
   const sw = new FakeFlowSwitch();
   const desired = [...pipelineFlows(50), ...dropFlows()];
-  const r1 = reconciler(sw, { batchMs: 1 });
-  r1.setDesired(desired);
-  r1.start();
-  sw.connect();
-  await converge(r1);
+  const r1 = await synced(sw, desired);
   r1.stop();
   sw.disconnect();
   // Someone rewrote one flow's action (same identity and cookie) while no agent ran.
@@ -108,11 +106,7 @@ void test('after a restart, a flow changed on the switch behind our back is repa
   sw.flows.set(key, { ...victim, instructions: [{ type: 'APPLY_ACTIONS', actions: [{ type: 'OUTPUT', port: 77 }] }] });
   const applied = sw.applied.length;
 
-  const r2 = reconciler(sw, { batchMs: 1 });
-  r2.setDesired(desired);
-  r2.start();
-  sw.connect();
-  await converge(r2);
+  const r2 = await synced(sw, desired);
   assert.deepEqual(sw.applied.slice(applied), [{ command: 'MODIFY_STRICT', key }], 'exactly the changed flow is rewritten');
   assert.deepEqual(snapshot(sw), expected(desired));
   // The installed table describes what the switch holds with the desired objects, not a decoded copy.
@@ -234,11 +228,7 @@ void test('a flow the switch rejects is reported, set aside, and the rest is ins
 void test('a reconnect re-reads the switch and restores flows lost meanwhile', async () => {
   const sw = new FakeFlowSwitch();
   const desired = pipelineFlows(100);
-  const r = reconciler(sw, { batchMs: 1 });
-  r.setDesired(desired);
-  r.start();
-  sw.connect();
-  await converge(r);
+  const r = await synced(sw, desired);
   sw.disconnect();
   sw.flows.clear(); // ovs-vswitchd restarted with an empty table
   sw.connect();
@@ -251,11 +241,7 @@ void test('a reconnect re-reads the switch and restores flows lost meanwhile', a
 
 void test('nothing runs before the first full desired set: an agent restart never empties the switch', async () => {
   const sw = new FakeFlowSwitch();
-  const r1 = reconciler(sw, { batchMs: 1 });
-  r1.setDesired(pipelineFlows(40));
-  r1.start();
-  sw.connect();
-  await converge(r1);
+  const r1 = await synced(sw, pipelineFlows(40));
   r1.stop();
   sw.disconnect();
 
