@@ -3,12 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildApi } from '../../src/api/server.js';
+import type { ApiOptions } from '../../src/api/server.js';
 import { registryPort, registryTokens } from '../../src/api/registry-adapter.js';
 import { ADMIN, FakeMesh, FakeSwitch } from '../support/api-fakes.js';
 import { openNode, removeDir, tempDir } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
 
-function apiOn(node: TestNode, sw = new FakeSwitch()) {
+function apiOn(node: TestNode, sw = new FakeSwitch(), extra: Partial<ApiOptions> = {}) {
   return buildApi({
     registry: registryPort(node.registry),
     tokens: registryTokens(node.registry),
@@ -19,6 +20,7 @@ function apiOn(node: TestNode, sw = new FakeSwitch()) {
     hostId: node.hostId,
     rateLimit: { perSecond: 10_000, burst: 10_000 },
     installTimeoutMs: 200,
+    ...extra,
   });
 }
 
@@ -133,18 +135,7 @@ void test('the default endpoint quota on the real registry: counted without list
   const node = await openNode('h1', '192.168.100.1', undefined, {}, dir);
   try {
     const sw = new FakeSwitch();
-    const api = buildApi({
-      registry: registryPort(node.registry),
-      tokens: registryTokens(node.registry),
-      adminToken: ADMIN,
-      flows: sw,
-      status: sw,
-      mesh: new FakeMesh(),
-      hostId: node.hostId,
-      rateLimit: { perSecond: 10_000, burst: 10_000 },
-      installTimeoutMs: 200,
-      defaultQuota: { networks: 4, endpoints: 3 },
-    });
+    const api = apiOn(node, sw, { defaultQuota: { networks: 4, endpoints: 3 } });
     const admin = { authorization: `Bearer ${ADMIN}` };
     assert.equal((await api.app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name: 'acme' } })).statusCode, 201);
     assert.equal((await api.app.inject({ method: 'POST', url: '/v1/networks', headers: admin, payload: { tenant: 'acme', name: 'web', cidrs: ['10.10.10.0/24'] } })).statusCode, 201);
