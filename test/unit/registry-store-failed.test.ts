@@ -3,10 +3,8 @@
 // announced or peer's vector, and a restart continues after what is durable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Store } from '../../src/registry/store.js';
 import type { CommitBatch, StoreFaults } from '../../src/registry/store.js';
-import { Registry } from '../../src/registry/registry.js';
-import type { ReplicateBatch } from '../../src/registry/registry.js';
+import type { Registry, ReplicateBatch } from '../../src/registry/registry.js';
 import { RegistryStoreFailedError } from '../../src/registry/errors.js';
 import type { ReplicatedRecord } from '../../src/registry/model.js';
 import { ManualClock, openNode, removeDir, tempDir, withNetwork } from '../support/registry-fixtures.js';
@@ -24,20 +22,8 @@ class FlakyDisk implements StoreFaults {
   }
 }
 
-async function openFlaky(hostId: string, vtep: string, clock: ManualClock, disk: FlakyDisk, dir = tempDir()): Promise<TestNode> {
-  const store = await Store.open({ path: dir, hostId, now: () => clock.now(), faults: disk });
-  const registry = Registry.open({ store, hostId, vtep, clock });
-  return {
-    hostId,
-    vtep,
-    dir,
-    store,
-    registry,
-    async close() {
-      await registry.close();
-      await store.close();
-    },
-  };
+function openFlaky(hostId: string, vtep: string, clock: ManualClock, disk: FlakyDisk, dir = tempDir()): Promise<TestNode> {
+  return openNode(hostId, vtep, clock, {}, dir, disk);
 }
 
 const ep = (i: number): { network: string; mac: string; ips: string[]; port: string } => ({
