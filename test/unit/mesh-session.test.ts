@@ -74,6 +74,15 @@ const tick = async (): Promise<void> => {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
 };
 
+/** The session past its initial sync both ways, on a registry holding network acme/web (10.64.0.0/16). */
+async function established(h: Harness): Promise<void> {
+  await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
+  h.session.start();
+  h.session.receive(open());
+  h.session.receive(JSON.stringify({ type: 'eor', vv: {}, full: false }));
+  await tick();
+}
+
 void test('parseMessage gives each defect a stable code', () => {
   const code = (s: string): string => {
     try {
@@ -132,11 +141,7 @@ void test('OPEN -> initial sync -> END_OF_RIB, then keepalives at min(keepalive,
 
 void test('a batch larger than maxPayload is split into frames under it; the vector rides on the last frame', async (t) => {
   const h = await harness(t, { maxPayload: 8 * 1024 });
-  await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
-  h.session.start();
-  h.session.receive(open());
-  h.session.receive(JSON.stringify({ type: 'eor', vv: {}, full: false }));
-  await tick();
+  await established(h);
   h.sent.length = 0;
   await h.node.registry.upsertLocalEndpoints(
     Array.from({ length: 100 }, (_, i) => ({ network: 'acme/web', mac: `02:00:00:00:01:${i.toString(16).padStart(2, '0')}`, ips: [`10.64.1.${i}`], port: `p${i}` })),
@@ -152,11 +157,7 @@ void test('a batch larger than maxPayload is split into frames under it; the vec
 
 void test('back-pressure: sending pauses while the socket buffer is above the high-water mark', async (t) => {
   const h = await harness(t, { asyncSend: true, maxPayload: 4096 });
-  await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
-  h.session.start();
-  h.session.receive(open());
-  h.session.receive(JSON.stringify({ type: 'eor', vv: {}, full: false }));
-  await tick();
+  await established(h);
   h.sent.length = 0;
   h.buffered.n = 10 << 20;
   await h.node.registry.upsertLocalEndpoints(
@@ -176,11 +177,7 @@ void test('back-pressure: sending pauses while the socket buffer is above the hi
 
 void test('serialised record texts are kept while a session still has records queued and released once all are sent', async (t) => {
   const h = await harness(t, { asyncSend: true, maxPayload: 4096 });
-  await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
-  h.session.start();
-  h.session.receive(open());
-  h.session.receive(JSON.stringify({ type: 'eor', vv: {}, full: false }));
-  await tick();
+  await established(h);
   while (h.callbacks.length) h.callbacks.shift()!();
   await tick();
   h.sent.length = 0;
@@ -228,11 +225,7 @@ void test('a peer that cannot keep up is disconnected once the bytes queued for 
 
 void test('one batch larger than maxQueuedBytes to a peer that reads is sent, not an overflow', async (t) => {
   const h = await harness(t, { maxQueuedBytes: 4096, maxPayload: 4096 });
-  await withNetwork(h.node.registry, 'acme', 'web', 100, '10.64.0.0/16');
-  h.session.start();
-  h.session.receive(open());
-  h.session.receive(JSON.stringify({ type: 'eor', vv: {}, full: false }));
-  await tick();
+  await established(h);
   h.sent.length = 0;
   await h.node.registry.upsertLocalEndpoints(eps(60, 5));
   await tick();
