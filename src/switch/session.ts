@@ -887,18 +887,7 @@ export class OpenFlowSession extends EventEmitter<SessionEvents> {
     const flags: BundleFlag[] = ['ATOMIC', 'ORDERED'];
     const errors: OfpErrorRecord[] = [];
     const collect = (r: OfpErrorRecord): void => void errors.push(r);
-    const ctl = async (ctrlType: 'OPEN_REQUEST' | 'COMMIT_REQUEST' | 'DISCARD_REQUEST'): Promise<boolean> => {
-      try {
-        await this.request({ type: 'BUNDLE_CONTROL', bundleId, ctrlType, flags, properties: new Uint8Array(0) }, timeoutMs);
-        return true;
-      } catch (err) {
-        if (err instanceof OpenFlowRequestError) {
-          errors.push(err.record);
-          return false;
-        }
-        throw err;
-      }
-    };
+    const ctl = (ctrlType: 'OPEN_REQUEST' | 'COMMIT_REQUEST'): Promise<boolean> => this.#bundleControl(bundleId, ctrlType, errors, timeoutMs);
 
     if (!(await ctl('OPEN_REQUEST'))) return { bundleId, messages: mods.length, errors, committed: false };
     const msgs: OFMessage[] = [];
