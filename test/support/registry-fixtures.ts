@@ -65,3 +65,16 @@ export async function withNetwork(r: Registry, tenant = 'acme', network = 'web',
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** Nodes a (10.0.0.1) and b (10.0.0.2) on one clock, closed and their stores removed when the test ends. */
+export async function openPair(t: { after(fn: () => Promise<void>): void }, clock: { now(): number } = new ManualClock()): Promise<[TestNode, TestNode]> {
+  const a = await openNode('a', '10.0.0.1', clock);
+  const b = await openNode('b', '10.0.0.2', clock);
+  t.after(async () => {
+    for (const n of [a, b]) {
+      await n.close();
+      removeDir(n.dir);
+    }
+  });
+  return [a, b];
+}

@@ -16,7 +16,7 @@ import type { Transport } from '../../src/mesh/session.js';
 import type { CommitBatch } from '../../src/registry/store.js';
 import { FakeTimers, SimNet } from '../support/mesh-sim.js';
 import { mulberry32 as rng } from '../support/prng.js';
-import { ManualClock, openNode, removeDir, withNetwork } from '../support/registry-fixtures.js';
+import { ManualClock, openNode, openPair, removeDir, withNetwork } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
@@ -116,15 +116,7 @@ const endpoints = (from: number, n: number) =>
 
 for (const how of ['hold-timer expiry', 'transport close'] as const) {
   void test(`a session closed (${how}) while applying END_OF_RIB drops every later frame: no vector covers a batch it never applied`, async (t) => {
-    const clock = new ManualClock();
-    const a = await openNode('a', '10.0.0.1', clock);
-    const b = await openNode('b', '10.0.0.2', clock);
-    t.after(async () => {
-      for (const n of [a, b]) {
-        await n.close();
-        removeDir(n.dir);
-      }
-    });
+    const [a, b] = await openPair(t);
     await withNetwork(a.registry);
     await a.registry.settled();
     const gate = gateCommits(b);

@@ -1,20 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock, openNode, removeDir } from '../support/registry-fixtures.js';
+import { openPair } from '../support/registry-fixtures.js';
 
 // A record whose key is absent and whose dot our vector already covers is taken for a deletion
 // whose tombstone was collected, and ignored. If a vector ever claims records that never arrived
 // (docs/mesh-protocol.md, known issues), this is where they vanish: it must be counted.
 void test('records ignored as "absent but covered" are counted in stats().coveredDropped', async (t) => {
-  const clock = new ManualClock();
-  const a = await openNode('a', '10.0.0.1', clock);
-  const b = await openNode('b', '10.0.0.2', clock);
-  t.after(async () => {
-    for (const n of [a, b]) {
-      await n.close();
-      removeDir(n.dir);
-    }
-  });
+  const [a, b] = await openPair(t);
   await b.registry.createTenant({ name: 'one' });
   await b.registry.createTenant({ name: 'two' });
   const { records } = b.registry.changesSince({});
