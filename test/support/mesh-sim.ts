@@ -3,6 +3,7 @@
 // connections interleave in any order. Faults: a connection can be cut (both ends see it close,
 // frames in flight are lost), a link partitioned, and an old, already delivered update replayed
 // (a duplicate arriving late over another path).
+import assert from 'node:assert/strict';
 import { PeerSession } from '../../src/mesh/session.js';
 import type { Transport } from '../../src/mesh/session.js';
 import type { Timers } from '../../src/registry/registry.js';
@@ -345,5 +346,18 @@ export class SimNet {
   /** Marks every known remote host stale, as the Mesh does on start. */
   startAll(): void {
     for (const n of this.nodes.values()) for (const h of n.registry.knownHosts()) n.registry.markPeerStale(h);
+  }
+}
+
+/**
+ * Every registration acknowledged to its writer (`mac@host`) is held by every node, after a random
+ * schedule `seed` that registered enough (over 20) to prove anything.
+ */
+export function assertAckedEverywhere(nodes: TestNode[], acked: string[], seed: number): void {
+  const want = [...acked].sort();
+  assert.ok(want.length > 20, `seed ${seed}: the schedule registered too little to prove anything (${want.length})`);
+  for (const n of nodes) {
+    const have = new Set(n.registry.snapshot().endpoints.map((e) => `${e.mac}@${e.hostId}`));
+    assert.deepEqual(want.filter((k) => !have.has(k)), [], `seed ${seed}: ${n.hostId} lacks acknowledged registrations`);
   }
 }
