@@ -106,6 +106,8 @@ export class Agent {
   private flushScheduled = false;
   /** performance.now() before which no scheduled pipeline update starts (see onRegistryChange). */
   private nextFlushAt = 0;
+  /** performance.now() of the first pipeline update held back for the mesh's first initial sync. */
+  private syncDeferSince: number | undefined;
   /** Callers of recompute() waiting for the next pipeline update. */
   private flushWaiters: Array<() => void> = [];
   private batches = 0;
@@ -330,12 +332,35 @@ export class Agent {
       // dozens of mesh frames) an update per frame would cost O(N) each, O(N^2) in all: the next
       // update waits as long as the last one took, so at most half the time goes to recomputing
       // and each update takes in everything that arrived meanwhile. A lone change waits for nothing.
-      const run = () => this.guard('updating the pipeline', () => this.flush());
+      const run = () => this.guard('updating the pipeline', () => {
+        if (this.waitingForFirstSync()) setTimeout(run, Agent.SYNC_POLL_MS).unref();
+        else this.flush();
+      });
       const wait = this.nextFlushAt - performance.now();
       if (wait > 0) setTimeout(run, wait).unref();
       else setImmediate(run);
     }
   }
+
+  /**
+   * Whether the pipeline update waits for the mesh's first initial sync to end. A new agent receiving
+   * 100,000 endpoints applied them in about ten frames, and each frame's update recomputed the whole
+   * network on the same thread, between the frames (bench B3), and the flows of a partial sync are
+   * replaced within it: one update at its END_OF_RIB makes them once. A caller
+   * waiting for its own write's flows (recompute()) is not held back, and no update waits longer
+   * than MAX_SYNC_DEFER_MS in all (a peer that syncs slowly or stalls).
+   */
+  private waitingForFirstSync(): boolean {
+    if (this.flushWaiters.length || !this.mesh?.firstSyncUnderway()) return false;
+    const now = performance.now();
+    this.syncDeferSince ??= now;
+    return now - this.syncDeferSince < Agent.MAX_SYNC_DEFER_MS;
+  }
+
+  /** Longest time pipeline updates wait for the mesh's first initial sync, from the first one held. */
+  static readonly MAX_SYNC_DEFER_MS = 10_000;
+  /** How often a held pipeline update looks again whether the first initial sync has ended. */
+  static readonly SYNC_POLL_MS = 10;
 
   /** Recomputes the networks the registry touched and hands the result to the reconciler. */
   flush(): void {

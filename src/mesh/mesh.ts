@@ -146,6 +146,8 @@ export class Mesh {
   private readonly inbound = new Set<PeerSession>();
   private readonly active = new Map<string, PeerSession>();
   private readonly synced = new Set<string>();
+  /** A peer's initial sync has been received with no other under way (see firstSyncUnderway). */
+  private firstSyncDone = false;
   private readonly viaReflector = new Map<string, Set<string>>();
   private reachable = new Set<string>();
   private stopped = false;
@@ -272,6 +274,17 @@ export class Mesh {
    */
   announcedPeers(): string[] {
     return [...this.active.values()].filter((s) => s.state === 'syncing' || s.state === 'established').map((s) => s.peerHostId!).sort();
+  }
+
+  /**
+   * True while this agent receives its first initial syncs: until, for the first time since start,
+   * a peer's END_OF_RIB arrived with no other session still syncing. The agent computes no flows
+   * meanwhile (docs/agent.md, "Initial sync").
+   */
+  firstSyncUnderway(): boolean {
+    if (this.firstSyncDone) return false;
+    for (const s of this.active.values()) if (s.state === 'syncing') return true;
+    return false;
   }
 
   /** Hosts currently reachable (directly or through a reflector). */
@@ -420,6 +433,7 @@ export class Mesh {
     const h = s.peerHostId!;
     if (this.active.get(h) !== s) return;
     this.synced.add(h);
+    if (![...this.active.values()].some((x) => x.state === 'syncing')) this.firstSyncDone = true;
     const d = this.dialers.get(h);
     if (d) d.attempt = 0;
     this.log.info({ peer: h }, 'mesh: peer synchronised (End-of-RIB)');
