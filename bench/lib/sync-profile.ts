@@ -5,6 +5,10 @@
 // wall time on a shared machine). Prints one JSON line per run.
 //   node --import tsx bench/lib/sync-profile.ts N [runs]
 //   RECV_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node --import tsx bench/lib/sync-profile.ts 100000 1
+// RECV_PIPELINE=each|hold also recomputes the network's flows on the receiver as the agent's pipeline
+// does (DesiredState.update on the main thread, the next update waiting as long as the last took;
+// the receiver has no local endpoint, as h3 in the lab): 'each' after every registry change, 'hold'
+// as the agent now does, once the mesh's first initial sync is over. Reports pipelineMs and updates.
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { freePort } from '../../test/support/net.js';
@@ -15,6 +19,7 @@ import { Registry } from '../../src/registry/registry.js';
 import { Mesh } from '../../src/mesh/mesh.js';
 import { createCa, createHostCert } from '../../src/mesh/cert.js';
 import { seedIp, seedMac } from './seed.js';
+import { DesiredState } from '../../src/agent/desired.js';
 
 /** CPU ms of this process (all threads) and of its main thread, from /proc (Linux). */
 function cpuMs(): { all: number; main: number } {
@@ -51,6 +56,29 @@ async function receiver(root: string, n: number, port: number, peerPort: number)
   const c0 = cpuMs();
   let tFirst = 0;
   let changes = 0;
+  const pipeline = { mode: process.env.RECV_PIPELINE, ms: 0, updates: 0, dirty: false, scheduled: false, next: 0, done: Promise.resolve() };
+  if (pipeline.mode) {
+    const desired = new DesiredState({ hostId: 'r', vtepIp: VTEP.r, tunnelOfport: 1, localPorts: new Map() });
+    let finish = () => {};
+    const update = () => {
+      if (pipeline.mode === 'hold' && m.firstSyncUnderway()) return void setTimeout(update, 10);
+      pipeline.scheduled = false;
+      const t = performance.now();
+      const network = registry.network('big', 'net');
+      desired.update([{ key: 'big/net', network, endpoints: network ? registry.endpoints({ network: 'big/net' }) : [] }]);
+      const took = performance.now() - t;
+      pipeline.ms += took;
+      pipeline.updates++;
+      pipeline.next = t + 2 * took;
+      if (registry.stats().endpoints.active >= n) finish();
+    };
+    pipeline.done = new Promise((r) => (finish = r));
+    registry.on('change', () => {
+      if (pipeline.scheduled) return;
+      pipeline.scheduled = true;
+      setTimeout(update, Math.max(0, pipeline.next - performance.now()));
+    });
+  }
   registry.on('change', (c) => {
     changes++;
     if (!tFirst && c.length) tFirst = performance.now();
@@ -60,7 +88,13 @@ async function receiver(root: string, n: number, port: number, peerPort: number)
   const c1 = cpuMs();
   await registry.settled();
   const tDurable = performance.now();
-  const res = { ms: tHeld - tStart, durableMs: tDurable - tStart, cpuMs: c1.all - c0.all, cpuMainMs: c1.main - c0.main, firstChangeMs: tFirst - tStart, openMs: tStart - t0, changeEvents: changes };
+  await pipeline.done;
+  const tFlows = performance.now();
+  const c2 = cpuMs();
+  const res = {
+    ms: tHeld - tStart, durableMs: tDurable - tStart, cpuMs: c1.all - c0.all, cpuMainMs: c1.main - c0.main, firstChangeMs: tFirst - tStart, openMs: tStart - t0, changeEvents: changes,
+    ...(pipeline.mode ? { pipeline: pipeline.mode, flowsMs: tFlows - tStart, pipelineMs: Math.round(pipeline.ms), pipelineUpdates: pipeline.updates, cpuMainToFlowsMs: c2.main - c0.main } : {}),
+  };
   await m.stop();
   await registry.close();
   await store.close();
