@@ -33,6 +33,17 @@ const ep = (i: number): { network: string; mac: string; ips: string[]; port: str
   port: `p${i}`,
 });
 
+/**
+ * `p`, marked as handled at once. The test yields a turn (setImmediate) before it awaits the writes
+ * it started, and lmdb may run a failing transaction within that turn when its write thread is quick
+ * (or the test's thread slow): a rejection with no handler yet is an unhandled rejection, which
+ * fails the test on its own. The returned promise still rejects for the assertions that await it.
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
 const ownRecord = (r: Registry, i: number): ReplicatedRecord | undefined =>
   r.changesSince({}).records.find((x) => x.kind === 'endpoint' && x.value.mac === ep(i).mac);
 
@@ -55,12 +66,12 @@ void test('a failed commit stops the registry: that write and later ones reject,
   // Two writes in flight when the disk fails: the one whose transaction fails, and one issued a turn
   // later, which lmdb alone would still have committed.
   disk.failKey = ep(2).mac;
-  const failed = r.upsertLocalEndpoint(ep(2));
+  const failed = handled(r.upsertLocalEndpoint(ep(2)));
   // A client's retry while the first attempt is still being written: idempotent, so it only waits for
   // that write, and must not be acknowledged when it fails.
-  const retry = r.upsertLocalEndpoint(ep(2));
+  const retry = handled(r.upsertLocalEndpoint(ep(2)));
   await new Promise((res) => setImmediate(res));
-  const queued = r.upsertLocalEndpoint(ep(3));
+  const queued = handled(r.upsertLocalEndpoint(ep(3)));
   const err = await failed.then(
     () => assert.fail('the write whose commit failed resolved'),
     (e: unknown) => e,
@@ -131,9 +142,9 @@ void test('a failed remote batch: a later batch of the same session cannot becom
   // Two UPDATEs of one session, applied back to back: the first one's commit fails, the second
   // vouches for everything up to b's last counter.
   disk.failKey = ep(1).mac;
-  const first = a.registry.applyRemote(upTo(last - 1), 'b', { b: last - 1 });
+  const first = handled(a.registry.applyRemote(upTo(last - 1), 'b', { b: last - 1 }));
   await new Promise((res) => setImmediate(res));
-  const second = a.registry.applyRemote(all.filter((x) => x.counter === last), 'b', { b: last });
+  const second = handled(a.registry.applyRemote(all.filter((x) => x.counter === last), 'b', { b: last }));
   await assert.rejects(first, RegistryStoreFailedError);
   await assert.rejects(second, RegistryStoreFailedError);
   assert.equal(a.registry.versionVector().b, undefined);
