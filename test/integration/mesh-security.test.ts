@@ -49,7 +49,10 @@ void describe('mesh: refused peers and rejected frames (three agents)', () => {
   const certs: Record<string, { cert: string; key: string }> = {};
 
   before(async () => {
-    m = await MeshLab.up(name, { set: { 'mesh.maxPayload': MAX_PAYLOAD } });
+    // Longer timers than FAST_MESH (hold 1.2 s): every check here expects the real sessions to stay up,
+    // and an agent stalled for 0.9 s on a loaded machine lost them to its peers' hold timers. Nothing
+    // here waits for a hold to expire (h1's agent is stopped, which closes its sessions at once).
+    m = await MeshLab.up(name, { set: { 'mesh.maxPayload': MAX_PAYLOAD, 'mesh.keepaliveMs': 1000, 'mesh.holdMs': 6000 } });
     OPEN_H1 = JSON.stringify({ type: 'open', version: 2, hostId: 'h1', reflector: false, holdMs: 9000, vv: {}, vtep: m.lab.host('h1').underlayIp });
     await m.network('h2', 'sec', 'net', '10.24.0.0/16', 2400);
     // Endpoints on h2 and h3 only: stopping h1 later changes nothing in the registries.
