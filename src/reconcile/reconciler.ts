@@ -296,7 +296,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       } else {
         let cookie = cookies.get(f.cookie);
         if (cookie === undefined) cookies.set(f.cookie, (cookie = f.cookie));
-        this.#installed.putEntry(this.#installedEntry({ ...f, cookie }));
+        this.#installed.putEntry(this.#installedEntry(f, cookie));
       }
       if (isOwnCookie(f.cookie)) gens.push(cookieGeneration(f.cookie));
     }
@@ -315,15 +315,16 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
    * and instructions and keeps only its own cookie, so a dump of 100,000 flows does not keep a second
    * decoded copy of them (bench B4). Any other flow keeps what the switch sent.
    */
-  #installedEntry(f: DumpedFlow): TableEntry {
+  #installedEntry(f: DumpedFlow, cookie: bigint): TableEntry {
     const key = flowKey(f.tableId, f.priority, f.match);
     const ikey = instructionsKey(f.instructions);
-    const cdata = cookieData(f.cookie);
+    const cdata = cookieData(cookie);
     const want = this.#desired.get(key);
     if (want !== undefined && want.ikey === ikey && want.cdata === cdata) {
-      return { key: want.key, flow: { ...want.flow, cookie: f.cookie }, ikey: want.ikey, cdata: want.cdata };
+      const w = want.flow;
+      return { key: want.key, flow: { tableId: w.tableId, priority: w.priority, match: w.match, instructions: w.instructions, cookie }, ikey: want.ikey, cdata: want.cdata };
     }
-    return { key, flow: { tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie: f.cookie }, ikey, cdata };
+    return { key, flow: { tableId: f.tableId, priority: f.priority, match: f.match, instructions: f.instructions, cookie }, ikey, cdata };
   }
 
   #isSetAside(c: Change): boolean {
