@@ -23,10 +23,13 @@ export const OpenMsg = z
   })
   .strict();
 
+// Shared with fastUpdate below, which must accept exactly what this schema accepts.
+const MAX_RECORDS = 100_000;
+
 export const UpdateMsg = z
   .object({
     type: z.literal('update'),
-    records: z.array(ReplicatedRecord).max(100_000),
+    records: z.array(ReplicatedRecord).max(MAX_RECORDS),
     /** "After these records you hold everything I hold up to this vector"; absent during the initial sync. */
     vv: VersionVector.optional(),
   })
@@ -111,8 +114,6 @@ export class ProtocolError extends Error {
     this.name = 'ProtocolError';
   }
 }
-
-const MAX_RECORDS = 100_000;
 
 /**
  * UpdateMsg without zod for the records when it can (an initial sync is almost only endpoint
