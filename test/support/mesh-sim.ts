@@ -361,3 +361,27 @@ export function assertAckedEverywhere(nodes: TestNode[], acked: string[], seed: 
     assert.deepEqual(want.filter((k) => !have.has(k)), [], `seed ${seed}: ${n.hostId} lacks acknowledged registrations`);
   }
 }
+
+/** Records of `origin` that `n`'s vector claims (counter at or below its entry) but `n` does not hold in that version or a newer one. */
+export function overClaimed(n: TestNode, origin: TestNode): string[] {
+  const vv = n.registry.versionVector();
+  const mine = new Map(n.store.loadRecords().map((r) => [r.key, r]));
+  const out: string[] = [];
+  for (const r of origin.store.loadRecords()) {
+    if (r.origin !== origin.hostId || r.counter > (vv[origin.hostId] ?? 0)) continue;
+    const have = mine.get(r.key);
+    if (!have || have.hlc.wall < r.hlc.wall || (have.hlc.wall === r.hlc.wall && have.hlc.logical < r.hlc.logical)) out.push(`${r.origin}:${r.counter} ${r.key}`);
+  }
+  return out;
+}
+
+/**
+ * A version vector must never claim a write it does not hold: for every origin O, each record O
+ * wrote (and still holds, committed) with a counter at or below n's vector entry for O is held by n,
+ * in that version or a newer one. A claim beyond that is what makes a resync skip the write for good.
+ */
+export function assertVectorsHonest(nodes: TestNode[], what: string): void {
+  for (const n of nodes) {
+    for (const o of nodes) if (o !== n) assert.deepEqual(overClaimed(n, o), [], `${what}: ${n.hostId}'s vector claims writes of ${o.hostId} it does not hold`);
+  }
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { RegistryError } from '../../src/registry/errors.js';
 import { ManualClock, openNode, removeDir } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
-import { SimNet, assertAckedEverywhere } from '../support/mesh-sim.js';
+import { SimNet, assertAckedEverywhere, assertVectorsHonest } from '../support/mesh-sim.js';
 import { mulberry32 as rng } from '../support/prng.js';
 
 const SEEDS = Number(process.env.MESH_SIM_SEEDS ?? 12);
@@ -262,27 +262,6 @@ void test('every interleaving of two concurrent registrations and a delete conve
   assert.equal(distinct.size, 1, 'all valid orders end in the same registry');
 });
 
-/**
- * A version vector must never claim a write it does not hold: for every origin O, each record O
- * wrote (and still holds, committed) with a counter at or below n's vector entry for O is held by n,
- * in that version or a newer one. A claim beyond that is what makes a resync skip the write for good.
- */
-function checkVectorsHonest(nodes: TestNode[], what: string): void {
-  const held = new Map(nodes.map((n) => [n.hostId, new Map(n.store.loadRecords().map((x) => [x.key, x]))]));
-  for (const n of nodes) {
-    const vv = n.registry.versionVector();
-    const mine = held.get(n.hostId)!;
-    for (const o of nodes) {
-      if (o === n) continue;
-      for (const rec of held.get(o.hostId)!.values()) {
-        if (rec.origin !== o.hostId || rec.counter > (vv[o.hostId] ?? 0)) continue;
-        const have = mine.get(rec.key);
-        assert.ok(have && (have.hlc.wall > rec.hlc.wall || (have.hlc.wall === rec.hlc.wall && have.hlc.logical >= rec.hlc.logical)), `${what}: ${n.hostId}'s vector claims ${o.hostId}:${rec.counter} (${rec.key}) but it holds ${have ? `${have.origin}:${have.counter}` : 'nothing'}`);
-      }
-    }
-  }
-}
-
 void test(`session replacement: ${SEEDS * 2} schedules of colliding dials and hold expiries while origins commit batches lose no acknowledged record`, async () => {
   // The lab's failure (docs/mesh-protocol.md "Known issues"): sessions replaced by collisions and
   // hold-timer expiries while an origin commits a batch of registrations. Every acknowledged
@@ -325,14 +304,14 @@ void test(`session replacement: ${SEEDS * 2} schedules of colliding dials and ho
         } else if (x < 0.86) net.cutRandom(r);
         else if (x < 0.9) net.timers.advance(Math.floor(r() * 9_500));
         else await net.settle();
-        if (step % 10 === 0) checkVectorsHonest(nodes, `seed ${seed} step ${step}`);
+        if (step % 10 === 0) assertVectorsHonest(nodes, `seed ${seed} step ${step}`);
       }
       await Promise.all(writes);
       for (let i = 0; i < 4; i++) {
         net.connectAll();
         await net.drain(r);
       }
-      checkVectorsHonest(nodes, `seed ${seed} end`);
+      assertVectorsHonest(nodes, `seed ${seed} end`);
       assertAckedEverywhere(nodes, acked, seed);
     } finally {
       await closeAll(nodes);

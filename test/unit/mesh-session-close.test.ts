@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { PeerSession } from '../../src/mesh/session.js';
 import type { Transport } from '../../src/mesh/session.js';
 import type { CommitBatch } from '../../src/registry/store.js';
-import { FakeTimers, SimNet, assertAckedEverywhere } from '../support/mesh-sim.js';
+import { FakeTimers, SimNet, assertAckedEverywhere, assertVectorsHonest, overClaimed } from '../support/mesh-sim.js';
 import { mulberry32 as rng } from '../support/prng.js';
 import { ManualClock, openNode, openPair, removeDir, withNetwork } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
@@ -105,19 +105,6 @@ function gateCommits(node: TestNode): { hold(): void; release(): void } {
     },
     release: () => open(),
   };
-}
-
-/** Records of `origin` that `n`'s vector claims (counter at or below its entry) but `n` does not hold in that version or a newer one. */
-function overClaimed(n: TestNode, origin: TestNode): string[] {
-  const vv = n.registry.versionVector();
-  const mine = new Map(n.store.loadRecords().map((r) => [r.key, r]));
-  const out: string[] = [];
-  for (const r of origin.store.loadRecords()) {
-    if (r.origin !== origin.hostId || r.counter > (vv[origin.hostId] ?? 0)) continue;
-    const have = mine.get(r.key);
-    if (!have || have.hlc.wall < r.hlc.wall || (have.hlc.wall === r.hlc.wall && have.hlc.logical < r.hlc.logical)) out.push(`${r.origin}:${r.counter} ${r.key}`);
-  }
-  return out;
 }
 
 const endpoints = (from: number, n: number) =>
@@ -246,7 +233,7 @@ void test(`slow disks: ${SEEDS * 2} schedules of session churn while applies wai
           releaseAll();
           await net.settle();
         }
-        if (step % 10 === 0) for (const n of nodes) for (const o of nodes) if (o !== n) assert.deepEqual(overClaimed(n, o), [], `seed ${seed} step ${step}: ${n.hostId}'s vector claims writes of ${o.hostId} it does not hold`);
+        if (step % 10 === 0) assertVectorsHonest(nodes, `seed ${seed} step ${step}`);
       }
       releaseAll();
       await Promise.all(writes);
@@ -254,7 +241,7 @@ void test(`slow disks: ${SEEDS * 2} schedules of session churn while applies wai
         net.connectAll();
         await net.drain(r);
       }
-      for (const n of nodes) for (const o of nodes) if (o !== n) assert.deepEqual(overClaimed(n, o), [], `seed ${seed} end: ${n.hostId} over ${o.hostId}`);
+      assertVectorsHonest(nodes, `seed ${seed} end`);
       assertAckedEverywhere(nodes, acked, seed);
     } finally {
       releaseAll();
