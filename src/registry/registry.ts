@@ -646,7 +646,7 @@ export class Registry {
         );
       }
       const epKey = endpointKey(e);
-      const tenant = e.network.split('/')[0]!;
+      const tenant = tenantOfNetwork(e.network);
       const quota = this.activeTenants.get(tenant)?.value.quota?.endpoints;
       if (quota !== undefined && !this.activeEps.has(epKey) && (this.epCountByTenant.get(tenant) ?? 0) + planned.length >= quota) {
         throw new QuotaError(`tenant "${tenant}" has reached its quota of ${quota} endpoints`);
@@ -665,7 +665,7 @@ export class Registry {
       const entries = this.epRecs.get(epKey);
       const own = hostRecord(entries, this.hostId);
       const ownLive = own && !own.deleted ? own : undefined;
-      const others = [...(entries?.values() ?? [])].filter((x) => x.value.hostId !== this.hostId && !x.deleted);
+      const others = (entries ?? []).filter((x) => x.value.hostId !== this.hostId && !x.deleted);
       const winnerIsOwn = this.activeEps.get(epKey)?.record.value.hostId === this.hostId;
       let seq: number;
       if (ownLive && (winnerIsOwn || others.length === 0)) seq = ownLive.value.seq;
@@ -1318,7 +1318,7 @@ export class Registry {
     const entries = this.epRecs.get(epKey);
     const netActive = this.activeNets.has(networkOfEpKey(epKey));
     const candidates: EndpointRecord[] = [];
-    if (netActive && entries) for (const r of entries.values()) if (!r.deleted && !this.downHosts.has(r.value.hostId)) candidates.push(r);
+    if (netActive && entries) for (const r of entries) if (!r.deleted && !this.downHosts.has(r.value.hostId)) candidates.push(r);
     const fz = this.frozen.get(epKey);
     const winner = fz ? candidates.find((r) => r.value.hostId === fz.hostId) : bestEndpoint(candidates);
     const prev = this.activeEps.get(epKey);
