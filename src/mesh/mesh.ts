@@ -282,7 +282,10 @@ export class Mesh {
    * meanwhile (docs/agent.md, "Initial sync").
    */
   firstSyncUnderway(): boolean {
-    if (this.firstSyncDone) return false;
+    return !this.firstSyncDone && this.anySyncing();
+  }
+
+  private anySyncing(): boolean {
     for (const s of this.active.values()) if (s.state === 'syncing') return true;
     return false;
   }
@@ -433,7 +436,7 @@ export class Mesh {
     const h = s.peerHostId!;
     if (this.active.get(h) !== s) return;
     this.synced.add(h);
-    if (![...this.active.values()].some((x) => x.state === 'syncing')) this.firstSyncDone = true;
+    if (!this.anySyncing()) this.firstSyncDone = true;
     const d = this.dialers.get(h);
     if (d) d.attempt = 0;
     this.log.info({ peer: h }, 'mesh: peer synchronised (End-of-RIB)');
