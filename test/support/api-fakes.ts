@@ -23,6 +23,8 @@ import type {
 } from '../../src/api/ports.js';
 import { MemoryTokenStore } from '../../src/api/auth.js';
 import { buildApi, startApi } from '../../src/api/server.js';
+import { registryPort, registryTokens } from '../../src/api/registry-adapter.js';
+import type { TestNode } from './registry-fixtures.js';
 import { Histogram, RECONCILE_BUCKETS } from '../../src/api/metrics.js';
 import type { ApiOptions } from '../../src/api/server.js';
 
@@ -257,4 +259,20 @@ export async function runningApi(overrides: Partial<ApiOptions> = {}) {
   const h = harness(overrides);
   const api = await startApi({ ...h.options, listen: '127.0.0.1:0' });
   return { ...h, api };
+}
+
+/** The API over a real registry node (lmdb store), with a fake switch and mesh. */
+export function apiOn(node: TestNode, sw = new FakeSwitch(), extra: Partial<ApiOptions> = {}) {
+  return buildApi({
+    registry: registryPort(node.registry),
+    tokens: registryTokens(node.registry),
+    adminToken: ADMIN,
+    flows: sw,
+    status: sw,
+    mesh: new FakeMesh(),
+    hostId: node.hostId,
+    rateLimit: { perSecond: 10_000, burst: 10_000 },
+    installTimeoutMs: 200,
+    ...extra,
+  });
 }

@@ -2,27 +2,9 @@
 // semantics, conflicts naming the holder, MAC mobility is not a conflict, tokens durable across a restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildApi } from '../../src/api/server.js';
-import type { ApiOptions } from '../../src/api/server.js';
-import { registryPort, registryTokens } from '../../src/api/registry-adapter.js';
-import { ADMIN, FakeMesh, FakeSwitch } from '../support/api-fakes.js';
+import { ADMIN, FakeSwitch, apiOn } from '../support/api-fakes.js';
 import { openNode, removeDir, tempDir } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
-
-function apiOn(node: TestNode, sw = new FakeSwitch(), extra: Partial<ApiOptions> = {}) {
-  return buildApi({
-    registry: registryPort(node.registry),
-    tokens: registryTokens(node.registry),
-    adminToken: ADMIN,
-    flows: sw,
-    status: sw,
-    mesh: new FakeMesh(),
-    hostId: node.hostId,
-    rateLimit: { perSecond: 10_000, burst: 10_000 },
-    installTimeoutMs: 200,
-    ...extra,
-  });
-}
 
 void test('the API on the real registry: tenants, networks, endpoints, conflicts, tokens durable across a restart', async () => {
   const dir = tempDir('bumless-api-');

@@ -3,11 +3,9 @@
 // behind it to another network). Checked on the registry and through the API on the real registry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildApi } from '../../src/api/server.js';
-import { registryPort, registryTokens } from '../../src/api/registry-adapter.js';
 import { ConflictError, ValidationError } from '../../src/registry/errors.js';
 import type { RegistryOptions } from '../../src/registry/registry.js';
-import { ADMIN, FakeMesh, FakeSwitch } from '../support/api-fakes.js';
+import { ADMIN, FakeSwitch, apiOn } from '../support/api-fakes.js';
 import { openNode, removeDir, withNetwork } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
 
@@ -129,17 +127,7 @@ void test('a MAC moving to this host takes a free port; port names of other host
 
 void test('the API answers 400 for a reserved port and 409 for a held one, leaking no other tenant\'s objects', async (t) => {
   const n = await node(t);
-  const api = buildApi({
-    registry: registryPort(n.registry),
-    tokens: registryTokens(n.registry),
-    adminToken: ADMIN,
-    flows: new FakeSwitch(),
-    status: new FakeSwitch(),
-    mesh: new FakeMesh(),
-    hostId: n.hostId,
-    rateLimit: { perSecond: 10_000, burst: 10_000 },
-    installTimeoutMs: 50,
-  });
+  const api = apiOn(n, new FakeSwitch(), { installTimeoutMs: 50 });
   t.after(() => api.app.close());
   const admin = { authorization: `Bearer ${ADMIN}` };
   const tenant = async (name: string) => {

@@ -5,14 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open } from 'lmdb';
-import { buildApi } from '../../src/api/server.js';
 import { TokenAuthority } from '../../src/api/auth.js';
-import { registryPort, registryTokens } from '../../src/api/registry-adapter.js';
+import { registryTokens } from '../../src/api/registry-adapter.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/registry/errors.js';
 import { Store } from '../../src/registry/store.js';
 import { Registry } from '../../src/registry/registry.js';
 import type { ReplicatedRecord } from '../../src/registry/model.js';
-import { ADMIN, FakeMesh, FakeSwitch } from '../support/api-fakes.js';
+import { ADMIN, apiOn } from '../support/api-fakes.js';
 import { ManualClock, openNode, removeDir, tempDir } from '../support/registry-fixtures.js';
 import type { TestNode } from '../support/registry-fixtures.js';
 
@@ -185,17 +184,6 @@ void test('the schema v1 per-agent keyspace kv:tokens is migrated to token recor
 
 void test('the API of one agent accepts a tenant token created through another agent\'s API once replicated, and a revocation there', async (t) => {
   const [a, b] = await pair(t);
-  const apiOn = (n: TestNode) =>
-    buildApi({
-      registry: registryPort(n.registry),
-      tokens: registryTokens(n.registry),
-      adminToken: ADMIN,
-      flows: new FakeSwitch(),
-      status: new FakeSwitch(),
-      mesh: new FakeMesh(),
-      hostId: n.hostId,
-      rateLimit: { perSecond: 10_000, burst: 10_000 },
-    });
   const apiA = apiOn(a);
   const apiB = apiOn(b);
   t.after(async () => {
