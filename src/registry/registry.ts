@@ -797,16 +797,17 @@ export class Registry {
   endpoints(filter: EndpointFilter = {}): ActiveEndpoint[] {
     const out: ActiveEndpoint[] = [];
     const keys = filter.network !== undefined ? (this.epKeysByNet.get(filter.network) ?? new Set<string>()) : this.activeEps.keys();
+    // Made once, not per endpoint: a listing walks every active endpoint of the host.
+    const tenantPrefix = filter.tenant !== undefined ? `${filter.tenant}/` : undefined;
+    const mac = filter.mac?.toLowerCase();
     for (const k of keys) {
-      const entry = this.activeEps.get(k);
-      if (!entry) continue;
-      // Filtered on the record's value: a view is made only for what is returned.
-      const v = entry.record.value;
-      if (filter.tenant !== undefined && !v.network.startsWith(`${filter.tenant}/`)) continue;
+      const v = this.activeEps.get(k)?.view;
+      if (!v) continue;
+      if (tenantPrefix !== undefined && !v.network.startsWith(tenantPrefix)) continue;
       if (filter.hostId !== undefined && v.hostId !== filter.hostId) continue;
-      if (filter.mac !== undefined && v.mac !== filter.mac.toLowerCase()) continue;
+      if (mac !== undefined && v.mac !== mac) continue;
       if (filter.local !== undefined && (v.hostId === this.hostId) !== filter.local) continue;
-      out.push(entry.view);
+      out.push(v);
     }
     return out;
   }
