@@ -631,7 +631,7 @@ export class Registry {
     const tx = this.begin();
     const results: Array<{ endpoint: Endpoint; created: boolean }> = [];
     const claimed = new Map<string, string>();
-    const portHolders = this.localPortHolders(new Map());
+    const portHolders = this.localPortHolders();
     const planned: Endpoint[] = [];
     for (const [i, raw] of inputs.entries()) {
       const e = parseInput(EndpointInput, raw, inputs.length > 1 ? `endpoint #${i}` : 'endpoint');
@@ -716,9 +716,10 @@ export class Registry {
 
   /**
    * Port name -> the active endpoint of this host on it (its key, and its view once committed): the
-   * index, overlaid with the ports claimed earlier in the same batch (`claimed`).
+   * index, overlaid with the ports claimed earlier in the same batch.
    */
-  private localPortHolders(claimed: Map<string, { key: string; view?: ActiveEndpoint }>): PortHolders {
+  private localPortHolders(): PortHolders {
+    const claimed = new Map<string, { key: string; view?: ActiveEndpoint }>();
     return {
       get: (port) => {
         const c = claimed.get(port);
