@@ -134,6 +134,9 @@ void describe('bumless agent: the classic two-tenant demo on three hosts', () =>
     assert.equal(f.installed.length, f.desired.length);
     assert.ok(f.installed.every((x) => typeof x.packets === 'number'));
     assert.deepEqual(f.diff, { missing: [], extra: [], changed: [] }, JSON.stringify(f.diff).slice(0, 2000));
+    // ofproto/trace follows the userspace tunnel into br-phy only once OVS knows the remote VTEP's MAC
+    // (tnl/neigh), which it learns from the first tunnelled frame: without one, the trace ends at br-int.
+    assert.ok(await ping(lab, { container: 'h1' }, ip(3)), 'h1 -> h3 before the trace');
     const tr = await call('h1', 'POST', '/v1/trace', { network: 'blue/net', source: mac(1), destination: ip(3), protocol: 'icmp' });
     assert.equal(tr.status, 200, JSON.stringify(tr.body));
     const t = tr.body as { tables: Array<{ table: number; bridge?: string; actions: string[] }>; datapathActions: string; output: string };
